@@ -1,0 +1,55 @@
+# clipaac: two commands for a newcomer (see README.md).
+#   make book   generate the offline data, execute every notebook, render the site to _build/html
+#   make test   lint, notebook hygiene and the whole test suite (notebooks included)
+# Both bootstrap .venv on first use and install nothing on later runs.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv java test lint check-notebooks book clean-book clean
+
+help:
+	@echo "make book   build the book offline into _build/html"
+	@echo "make test   run ruff, the notebook hygiene check and pytest"
+
+# Re-install only when the dependency declarations change.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet "pip>=23.2"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Java runs the PTB tokenizer and METEOR (pycocoevalcap). Fail early with a way to get it.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "Java is needed for caption metrics (PTB tokenizer, METEOR) and was not found."; \
+	  echo "Install it with:  sudo apt-get install default-jre-headless   (Debian/Ubuntu)"; \
+	  echo "              or:  conda install -c conda-forge openjdk"; \
+	  exit 1; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check clipaac_lib tests benchmarks
+
+check-notebooks: $(STAMP)
+	$(BIN)/python -m clipaac_lib.devtools.notebooks check notebooks
+
+test: $(STAMP) java lint check-notebooks
+	$(BIN)/python -m pytest -q
+
+book: $(STAMP) java
+	$(BIN)/python -m clipaac_lib.devtools.book prepare
+	$(BIN)/jupyter-book build . --path-output _build_tmp >/dev/null || $(BIN)/jupyter-book build . --path-output _build_tmp
+	@rm -rf _build && mv _build_tmp/_build _build && rm -rf _build_tmp
+	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+clean-book:
+	rm -rf _build _build_tmp
+
+clean: clean-book
+	rm -rf $(VENV)
