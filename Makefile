@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv java test lint check-notebooks book clean-book clean
+.PHONY: help venv java test lint check-notebooks book strip clean-book clean
 
 help:
 	@echo "make book   build the book offline into _build/html"
@@ -44,9 +44,11 @@ test: $(STAMP) java lint check-notebooks
 
 book: $(STAMP) java
 	$(BIN)/python -m clipaac_lib.devtools.book prepare
-	$(BIN)/jupyter-book build . --path-output _build_tmp >/dev/null || $(BIN)/jupyter-book build . --path-output _build_tmp
-	@rm -rf _build && mv _build_tmp/_build _build && rm -rf _build_tmp
+	$(BIN)/jupyter-book build --all . || { echo "Book build failed: see the log above."; exit 1; }
 	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+strip: $(STAMP)
+	$(BIN)/python -m clipaac_lib.devtools.notebooks strip notebooks
 
 clean-book:
 	rm -rf _build _build_tmp

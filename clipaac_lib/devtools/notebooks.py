@@ -1,0 +1,116 @@
+"""Notebook hygiene for ``notebooks/``: committed without outputs, on one skeleton.
+
+``python -m clipaac_lib.devtools.notebooks check notebooks`` fails (exit 1) naming every notebook that
+breaks a rule; ``... strip notebooks`` removes outputs and execution counts in place (atomically).
+
+Rules (STYLE.md, practice 2): no outputs or execution counts; kernelspec ``python3`` (papermill and
+Jupyter Book find the venv's kernel by that name); exactly one code cell tagged ``parameters``; the first
+code cell is the Colab install cell (:data:`COLAB_MARKER`); a Markdown cell with an "Open in Colab" badge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from clipaac_lib.fileio import atomic_write_text
+
+__all__ = ["COLAB_MARKER", "colab_install_source", "notebook_problems", "strip_notebook", "main"]
+
+REPOSITORY = "clipaac/clipaac"
+COLAB_MARKER = "# Colab only: install clipaac"
+
+
+def colab_install_source(ref: str = "main") -> str:
+    """The first code cell of every notebook: on Colab, install clipaac at ``ref`` (keeping Colab's torch).
+
+    The Colab badge of the same notebook opens ``blob/<ref>``, so code and notebook come from one commit;
+    ``pin`` rewrites both for a release.
+    """
+    return (
+        f"{COLAB_MARKER} at the commit this notebook came from (Colab's own PyTorch is kept).\n"
+        "import sys\n"
+        "\n"
+        f'CLIPAAC_REF = "{ref}"\n'
+        'if "google.colab" in sys.modules:\n'
+        "    import subprocess\n"
+        "\n"
+        "    subprocess.run(\n"
+        f'        [sys.executable, "-m", "pip", "install", "--quiet",\n'
+        f'         f"clipaac[colab] @ git+https://github.com/{REPOSITORY}@{{CLIPAAC_REF}}"],\n'
+        "        check=True,\n"
+        "    )"
+    )
+
+
+def _source(cell: dict[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def notebook_problems(path: Path) -> list[str]:
+    """Every rule ``path`` breaks, as human-readable strings (empty when clean)."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return [f"not a readable notebook ({err})"]
+    problems: list[str] = []
+    cells = nb.get("cells", [])
+    code = [c for c in cells if c.get("cell_type") == "code"]
+    dirty = [i for i, c in enumerate(cells) if c.get("cell_type") == "code" and (c.get("outputs") or c.get("execution_count"))]
+    if dirty:
+        problems.append(f"outputs or execution counts in cells {dirty}: run `make strip` (or "
+                        "`python -m clipaac_lib.devtools.notebooks strip notebooks`)")
+    kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name")
+    if kernel != "python3":
+        problems.append(f"kernelspec name is {kernel!r}, must be 'python3'")
+    tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        problems.append(f"{len(tagged)} code cells tagged 'parameters'; exactly one is required")
+    if not code or not _source(code[0]).startswith(COLAB_MARKER):
+        problems.append("the first code cell is not the Colab install cell (colab_install_source())")
+    if not any("colab.research.google.com" in _source(c) for c in cells if c.get("cell_type") == "markdown"):
+        problems.append("no 'Open in Colab' badge in a Markdown cell")
+    return problems
+
+
+def strip_notebook(path: Path) -> bool:
+    """Remove outputs and execution counts in place; True when the file changed."""
+    text = path.read_text(encoding="utf-8")
+    nb = json.loads(text)
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    new = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    if new != text:
+        atomic_write_text(path, new)
+        return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m clipaac_lib.devtools.notebooks", description=__doc__)
+    parser.add_argument("command", choices=["check", "strip"])
+    parser.add_argument("folder", type=Path, nargs="?", default=Path("notebooks"))
+    args = parser.parse_args(argv)
+    paths = sorted(args.folder.glob("*.ipynb"))
+    if args.command == "strip":
+        for path in paths:
+            if strip_notebook(path):
+                print(f"stripped {path}")
+        return 0
+    failed = 0
+    for path in paths:
+        for problem in notebook_problems(path):
+            print(f"{path}: {problem}")
+            failed += 1
+    print(f"checked {len(paths)} notebooks: {failed} problems")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The notebook hygiene rules that `make test` enforces on notebooks/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from clipaac_lib.devtools.notebooks import colab_install_source, main, notebook_problems, strip_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _notebook(cells):
+    return {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                         "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def _code(src, tags=(), outputs=(), count=None):
+    return {"cell_type": "code", "source": src, "metadata": {"tags": list(tags)}, "outputs": list(outputs),
+            "execution_count": count}
+
+
+BADGE = {"cell_type": "markdown", "metadata": {},
+         "source": "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](x)"}
+
+
+def test_clean_notebook_passes(tmp_path):
+    path = tmp_path / "ok.ipynb"
+    path.write_text(json.dumps(_notebook([BADGE, _code(colab_install_source()), _code("a = 1", ["parameters"])])))
+    assert notebook_problems(path) == []
+
+
+def test_outputs_are_reported_then_stripped(tmp_path):
+    path = tmp_path / "dirty.ipynb"
+    out = {"output_type": "stream", "name": "stdout", "text": "1\n"}
+    path.write_text(json.dumps(_notebook([BADGE, _code(colab_install_source()),
+                                          _code("print(1)", ["parameters"], [out], 3)])))
+    assert any("outputs" in p for p in notebook_problems(path))
+    assert main(["check", str(tmp_path)]) == 1
+    assert strip_notebook(path)
+    assert notebook_problems(path) == []
+    assert main(["check", str(tmp_path)]) == 0
+
+
+def test_missing_parameters_cell_and_colab_cell_are_reported(tmp_path):
+    path = tmp_path / "bad.ipynb"
+    path.write_text(json.dumps(_notebook([_code("x = 1")])))
+    problems = " ".join(notebook_problems(path))
+    assert "parameters" in problems and "Colab install" in problems and "badge" in problems
+
+
+def test_colab_cell_is_a_no_op_outside_colab():
+    namespace: dict = {}
+    exec(colab_install_source("abc123"), namespace)  # must not try to pip install here
+    assert namespace["CLIPAAC_REF"] == "abc123"
+
+
+def test_repository_notebooks_are_clean():
+    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
+    for path in notebooks:
+        assert notebook_problems(path) == [], path
