@@ -1,27 +1,84 @@
 """Steps ``make book`` runs before Jupyter Book: everything the offline build needs.
 
-``python -m clipaac_lib.devtools.book prepare`` generates the embedded offline dataset (once; later runs
-find it) so that the notebooks execute with no network.
+``python -m clipaac_lib.devtools.book prepare``:
+
+1. generates the embedded offline dataset (once; later runs find it), so notebooks run with no network;
+2. vendors the JavaScript that pages would otherwise load from CDNs (RequireJS and the ipywidgets
+   embed manager for widgets, MathJax 3 for equations) into ``book/_vendor`` from the npm registry,
+   once. ``_config.yml`` lists that folder in ``html_static_path`` and points myst-nb and Sphinx at the
+   local copies, so the rendered site works when opened with no network.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import shutil
+import subprocess
 import sys
+import tarfile
+import tempfile
+from pathlib import Path
 
-__all__ = ["prepare", "main"]
+__all__ = ["VENDORED", "prepare", "vendor_javascript", "main"]
+
+REPO = Path(__file__).resolve().parents[2]
+VENDOR_DIR = REPO / "book" / "_vendor"
+
+# npm package -> (path inside the package, path under book/_vendor)
+VENDORED: dict[str, list[tuple[str, str]]] = {
+    "requirejs@2.3.4": [("require.js", "require.js")],
+    "@jupyter-widgets/html-manager@1.0.6": [("dist/embed-amd.js", "embed-amd.js")],
+    "mathjax@3.2.2": [("es5/tex-mml-chtml.js", "mathjax/tex-mml-chtml.js"),
+                      ("es5/output/chtml/fonts", "mathjax/output/chtml/fonts")],
+}
 
 
-def prepare() -> None:
+def vendor_javascript(target: Path = VENDOR_DIR) -> list[Path]:
+    """Fetch the packages in :data:`VENDORED` with ``npm pack`` and copy the listed files; idempotent."""
+    wanted = [target / dst for files in VENDORED.values() for _, dst in files]
+    if all(p.exists() for p in wanted):
+        return wanted
+    if shutil.which("npm") is None:
+        raise RuntimeError(
+            "npm is needed once to vendor the book's JavaScript (widgets, MathJax) for offline viewing. "
+            "Install Node.js (Debian: apt-get install npm), or copy the files listed in "
+            f"clipaac_lib/devtools/book.py:VENDORED into {target} by hand."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, files in VENDORED.items():
+            result = subprocess.run(["npm", "pack", spec, "--silent"], cwd=tmp, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"npm pack {spec} failed: {result.stderr.strip()}")
+            archive = Path(tmp) / result.stdout.strip().splitlines()[-1]
+            unpacked = Path(tmp) / archive.stem
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked, filter="data")
+            for src, dst in files:
+                source, dest = unpacked / "package" / src, target / dst
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if source.is_dir():
+                    shutil.copytree(source, dest, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(source, dest)
+    return wanted
+
+
+def prepare_data() -> None:
     """Generate the default synthetic dataset when the data package is present."""
     if importlib.util.find_spec("clipaac_lib.data") is None:
-        print("clipaac_lib.data not present yet: nothing to prepare")
+        print("clipaac_lib.data not present yet: no dataset to prepare")
         return
     from clipaac_lib.data import default_data_root, make_synthetic_clotho
 
     folder = make_synthetic_clotho(default_data_root() / "synthetic", seed=0)
     print(f"offline dataset ready: {folder}")
+
+
+def prepare() -> None:
+    """Everything the offline book build needs."""
+    vendor_javascript()
+    prepare_data()
 
 
 def main(argv: list[str] | None = None) -> int:
