@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clipaac_lib.devtools.notebooks import colab_install_source, main, notebook_problems, strip_notebook
+from clipaac_lib.devtools.notebooks import (
+    colab_install_source,
+    from_percent,
+    main,
+    notebook_problems,
+    strip_notebook,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,3 +66,19 @@ def test_repository_notebooks_are_clean():
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
     for path in notebooks:
         assert notebook_problems(path) == [], path
+
+
+def test_percent_source_builds_a_clean_notebook(tmp_path):
+    source = (
+        "# %% [markdown]\n# # Title\n# [![Open In Colab](https://colab.research.google.com/x)](y)\n"
+        '# %% tags=["parameters"]\nalpha = 0.2  # weight\n'
+        "# %%\nprint(alpha)\n"
+    )
+    nb = from_percent(source)
+    kinds = [c["cell_type"] for c in nb["cells"]]
+    assert kinds == ["markdown", "code", "code", "code"]
+    assert nb["cells"][0]["source"].startswith("# Title")
+    assert nb["cells"][2]["metadata"]["tags"] == ["parameters"]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    assert notebook_problems(path) == []

@@ -18,7 +18,9 @@ from typing import Any
 
 from clipaac_lib.fileio import atomic_write_text
 
-__all__ = ["COLAB_MARKER", "colab_install_source", "notebook_problems", "strip_notebook", "main"]
+__all__ = [
+    "COLAB_MARKER", "colab_install_source", "from_percent", "notebook_problems", "strip_notebook", "main",
+]
 
 REPOSITORY = "clipaac/clipaac"
 COLAB_MARKER = "# Colab only: install clipaac"
@@ -92,11 +94,65 @@ def strip_notebook(path: Path) -> bool:
     return False
 
 
+def from_percent(text: str) -> dict[str, Any]:
+    """A notebook from percent-format source (the authoring format for ``notebooks/``).
+
+    ``# %% [markdown]`` starts a Markdown cell (its lines lose a leading ``# ``), ``# %%`` a code cell,
+    ``# %% tags=["parameters"]`` a tagged code cell. The Colab install cell is inserted as the first code
+    cell, so sources do not repeat it.
+    """
+    cells: list[dict[str, Any]] = []
+    kind, tags, lines = None, [], []
+
+    def flush() -> None:
+        if kind is None:
+            return
+        body = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            body = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.split("\n"))
+            cells.append({"cell_type": "markdown", "metadata": {}, "source": body})
+        else:
+            cells.append({"cell_type": "code", "metadata": {"tags": tags} if tags else {}, "source": body,
+                          "outputs": [], "execution_count": None})
+
+    for line in text.splitlines():
+        if line.startswith("# %%"):
+            flush()
+            header = line[4:].strip()
+            kind = "markdown" if header.startswith("[markdown]") else "code"
+            tags = json.loads(header.split("=", 1)[1]) if header.startswith("tags=") else []
+            lines = []
+        else:
+            lines.append(line)
+    flush()
+    first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+    cells.insert(first_code, {"cell_type": "code", "metadata": {}, "source": colab_install_source(),
+                              "outputs": [], "execution_count": None})
+    for i, cell in enumerate(cells):
+        cell["id"] = f"cell-{i:02d}"
+    return {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m clipaac_lib.devtools.notebooks", description=__doc__)
-    parser.add_argument("command", choices=["check", "strip"])
-    parser.add_argument("folder", type=Path, nargs="?", default=Path("notebooks"))
+    parser.add_argument("command", choices=["check", "strip", "build"])
+    parser.add_argument("folder", type=Path, nargs="?", default=Path("notebooks"),
+                        help="notebook folder (check, strip) or a percent-format .py source (build)")
+    parser.add_argument("output", type=Path, nargs="?", help="build: the .ipynb to write")
     args = parser.parse_args(argv)
+    if args.command == "build":
+        nb = from_percent(args.folder.read_text(encoding="utf-8"))
+        atomic_write_text(args.output, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {args.output}")
+        return 0
     paths = sorted(args.folder.glob("*.ipynb"))
     if args.command == "strip":
         for path in paths:
