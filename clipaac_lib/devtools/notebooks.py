@@ -126,7 +126,8 @@ def from_percent(text: str) -> dict[str, Any]:
             lines.append(line)
     flush()
     first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
-    cells.insert(first_code, {"cell_type": "code", "metadata": {}, "source": colab_install_source(),
+    cells.insert(first_code, {"cell_type": "code", "metadata": {"tags": ["remove-cell"]},
+                              "source": colab_install_source(),
                               "outputs": [], "execution_count": None})
     for i, cell in enumerate(cells):
         cell["id"] = f"cell-{i:02d}"
