@@ -1,0 +1,52 @@
+"""Data for clipaac: Clotho v2.1 and the offline synthetic Clotho-format default, text and batching.
+
+Public API (other packages build on these names)::
+
+    ds = ClothoDataset(root, split, sample_rate=16000, max_seconds=30.0, cache=True, on_error="raise")
+    download_clotho(root)                 # Zenodo (or a mirror) -> <root>/clotho_v2.1
+    make_synthetic_clotho(root, seed=0)   # the embedded default, same layout and loader
+    vocab = Vocabulary.build(captions, min_count=1); normalize_caption(text)
+    pairs = CaptionPairs(ds); NoSameClipBatchSampler(pairs, batch_size); collate_pairs(items, vocab)
+
+torchaudio, py7zr, pandas and seaborn are imported only when used. Notebook: ``notebooks/01_data.ipynb``.
+"""
+
+from clipaac_lib.data.audio import AudioError, load_audio, pad_batch, resample
+from clipaac_lib.data.batching import CaptionPairs, NoSameClipBatchSampler, collate_clips, collate_pairs
+from clipaac_lib.data.clotho import SPLITS, ClothoDataset, dataset_folder, default_data_root
+from clipaac_lib.data.clotho_csv import ClothoFormatError, DataIssue, read_captions_csv
+from clipaac_lib.data.clotho_download import CLOTHO_V21_FILES, ClothoFile, download_clotho
+from clipaac_lib.data.summary import DatasetSummary, dataset_summary, plot_summary, synthetic_summary
+from clipaac_lib.data.synthetic import SyntheticConfig, default_synthetic_root, make_synthetic_clotho
+from clipaac_lib.data.text import Vocabulary, normalize_caption, tokenize
+
+__all__ = [
+    "AudioError",
+    "CLOTHO_V21_FILES",
+    "CaptionPairs",
+    "ClothoDataset",
+    "ClothoFile",
+    "ClothoFormatError",
+    "DataIssue",
+    "DatasetSummary",
+    "NoSameClipBatchSampler",
+    "SPLITS",
+    "SyntheticConfig",
+    "Vocabulary",
+    "collate_clips",
+    "collate_pairs",
+    "dataset_folder",
+    "dataset_summary",
+    "default_data_root",
+    "default_synthetic_root",
+    "download_clotho",
+    "load_audio",
+    "make_synthetic_clotho",
+    "normalize_caption",
+    "pad_batch",
+    "plot_summary",
+    "read_captions_csv",
+    "resample",
+    "synthetic_summary",
+    "tokenize",
+]

@@ -1,0 +1,5 @@
+"""``python -m clipaac_lib.data {synthetic,clotho,stats} ...`` (same as ``clipaac data ...``)."""
+
+from clipaac_lib.data.cli import main
+
+raise SystemExit(main())

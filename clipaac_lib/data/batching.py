@@ -1,0 +1,186 @@
+"""Training pairs and batches: every caption of every clip, never two captions of one clip in a batch.
+
+The paper trains on (clip, caption) pairs: 5 per clip, 24420 per epoch on Clotho's train split.
+In a contrastive batch every other caption is a negative for a clip; a second caption of the same clip
+would be a false negative, so :class:`NoSameClipBatchSampler` keeps them apart:
+
+- each epoch deals the captions in five *rounds*; round ``r`` holds one (shuffled) caption of every
+  clip, in a fresh random clip order, so each clip is seen once per fifth of an epoch;
+- batches are filled from that stream; a pair whose clip is already in the batch being filled is
+  deferred to the next batch (this only happens where two rounds meet);
+- every pair comes out exactly once per epoch; near the end of an epoch a batch may be smaller than
+  ``batch_size`` when only captions of clips already in it are left (``drop_last`` drops those).
+
+:func:`collate_pairs` pads audio with zeros to the longest clip of the batch (``audio_lengths`` holds
+the true lengths) and builds teacher-forcing captions ``caption_in = [bos w1..wn]`` and
+``caption_out = [w1..wn eos]``, padded with 0.
+
+Notebook: ``notebooks/01_data.ipynb`` (section "Batches").
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol, TypedDict
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from clipaac_lib.data.audio import pad_batch
+from clipaac_lib.data.text import BOS_ID, EOS_ID, PAD_ID, Vocabulary
+
+__all__ = ["CaptionPairs", "PairItem", "NoSameClipBatchSampler", "collate_pairs", "collate_clips"]
+
+
+class _ClipDataset(Protocol):
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> Any: ...
+    def captions(self, index: int) -> list[str]: ...
+
+
+class PairItem(TypedDict):
+    clip_index: int
+    audio: torch.Tensor
+    caption: str
+    file_name: str
+
+
+class CaptionPairs(Dataset[PairItem]):
+    """One item per (clip, caption) of a clip dataset: ``len = 5 * len(ds)`` on Clotho.
+
+    Item ``k`` is ``dict(clip_index, audio, caption, file_name)``. Captions are read without audio
+    (``ds.captions(i)``), so building the pair list is cheap. Notebook: ``notebooks/01_data.ipynb``.
+    """
+
+    def __init__(self, dataset: _ClipDataset) -> None:
+        self.dataset = dataset
+        self.clip_indices: list[int] = []
+        self.caption_indices: list[int] = []
+        for clip in range(len(dataset)):
+            for j in range(len(dataset.captions(clip))):
+                self.clip_indices.append(clip)
+                self.caption_indices.append(j)
+
+    def __len__(self) -> int:
+        return len(self.clip_indices)
+
+    def __getitem__(self, index: int) -> PairItem:
+        clip, j = self.clip_indices[index], self.caption_indices[index]
+        item = self.dataset[clip]
+        return {"clip_index": clip, "audio": item["audio"], "caption": item["captions"][j],
+                "file_name": item["file_name"]}
+
+
+class NoSameClipBatchSampler(Sampler[list[int]]):
+    """Batches of pair indices with at most one caption per clip, covering every pair once per epoch.
+
+    Use as ``DataLoader(pairs, batch_sampler=sampler, collate_fn=...)`` and call
+    :meth:`set_epoch` before each epoch (the order depends on ``seed`` and the epoch).
+    Notebook: ``notebooks/01_data.ipynb``.
+    """
+
+    def __init__(self, pairs: CaptionPairs, batch_size: int, shuffle: bool = True, seed: int = 0,
+                 drop_last: bool = False) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.clip_of = np.asarray(pairs.clip_indices, dtype=np.int64)
+        self.num_clips = int(self.clip_of.max()) + 1 if self.clip_of.size else 0
+        if batch_size > self.num_clips:
+            raise ValueError(f"batch_size {batch_size} is larger than the number of clips ({self.num_clips}): "
+                             "a batch cannot hold two captions of one clip, so use batch_size <= the clip count")
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+        self._by_clip: list[list[int]] = [[] for _ in range(self.num_clips)]
+        for pair, clip in enumerate(self.clip_of.tolist()):
+            self._by_clip[clip].append(pair)
+        self._plan: tuple[int, list[list[int]]] | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order the next iteration produces."""
+        self.epoch = int(epoch)
+
+    def _stream(self) -> list[int]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        per_clip = [list(p) for p in self._by_clip]
+        if self.shuffle:
+            for pairs in per_clip:
+                rng.shuffle(pairs)
+        stream: list[int] = []
+        for r in range(max((len(p) for p in per_clip), default=0)):
+            order = rng.permutation(self.num_clips) if self.shuffle else np.arange(self.num_clips)
+            stream.extend(per_clip[c][r] for c in order.tolist() if r < len(per_clip[c]))
+        return stream
+
+    def _batches(self) -> list[list[int]]:
+        if self._plan is not None and self._plan[0] == self.epoch:
+            return self._plan[1]
+        pending: deque[int] = deque(self._stream())
+        batches: list[list[int]] = []
+        while pending:
+            batch: list[int] = []
+            clips: set[int] = set()
+            deferred: list[int] = []
+            while pending and len(batch) < self.batch_size:
+                pair = pending.popleft()
+                clip = int(self.clip_of[pair])
+                if clip in clips:
+                    deferred.append(pair)
+                else:
+                    batch.append(pair)
+                    clips.add(clip)
+            pending.extendleft(reversed(deferred))  # deferred pairs lead the next batch, in order
+            batches.append(batch)
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        self._plan = (self.epoch, batches)
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from (list(b) for b in self._batches())
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+
+def collate_pairs(items: Sequence[PairItem], vocab: Vocabulary, max_words: int = 30) -> dict[str, Any]:
+    """Batch pair items: padded audio and teacher-forcing captions (see the module docstring).
+
+    Returns ``audio (B, S)`` float, ``audio_lengths (B,)`` long, ``caption_in (B, M)`` and
+    ``caption_out (B, M)`` long with ``M = 1 + the longest caption (at most max_words words)``,
+    ``captions`` (raw strings), ``clip_index (B,)`` long and ``file_names``.
+    """
+    if max_words < 1:
+        raise ValueError(f"max_words must be >= 1, got {max_words}")
+    audio, audio_lengths = pad_batch([item["audio"] for item in items])  # (B, S), (B,)
+    encoded = [vocab.encode(item["caption"])[:max_words] for item in items]
+    width = 1 + max(len(ids) for ids in encoded)
+    caption_in = torch.full((len(items), width), PAD_ID, dtype=torch.long)  # (B, M)
+    caption_out = torch.full((len(items), width), PAD_ID, dtype=torch.long)  # (B, M)
+    for i, ids in enumerate(encoded):
+        caption_in[i, : len(ids) + 1] = torch.tensor([BOS_ID, *ids], dtype=torch.long)
+        caption_out[i, : len(ids) + 1] = torch.tensor([*ids, EOS_ID], dtype=torch.long)
+    return {
+        "audio": audio,
+        "audio_lengths": audio_lengths,
+        "caption_in": caption_in,
+        "caption_out": caption_out,
+        "captions": [item["caption"] for item in items],
+        "clip_index": torch.tensor([int(item["clip_index"]) for item in items], dtype=torch.long),
+        "file_names": [item["file_name"] for item in items],
+    }
+
+
+def collate_clips(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Batch :class:`~clipaac_lib.data.ClothoDataset` items for evaluation and captioning.
+
+    Returns ``audio (B, S)``, ``audio_lengths (B,)``, ``captions`` (B lists of 5 references) and
+    ``file_names``.
+    """
+    audio, audio_lengths = pad_batch([item["audio"] for item in items])  # (B, S), (B,)
+    return {"audio": audio, "audio_lengths": audio_lengths, "captions": [list(i["captions"]) for i in items],
+            "file_names": [item["file_name"] for item in items]}

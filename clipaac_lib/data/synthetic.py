@@ -1,0 +1,185 @@
+"""The embedded default dataset: synthetic captioned sounds written in Clotho's exact on-disk format.
+
+Clotho cannot be downloaded everywhere and the book must run offline on a CPU, so
+:func:`make_synthetic_clotho` writes a small dataset that :class:`~clipaac_lib.data.ClothoDataset`
+reads through the very same code path as Clotho::
+
+    <root>/clotho_v2.1/
+    ├── clotho_captions_{development,validation,evaluation}.csv   UTF-8, CRLF (dev/val) or LF (eval)
+    ├── clotho_metadata_{development,validation,evaluation}.csv   ISO-8859-1, keywords = event types
+    ├── {development,validation,evaluation}/*.wav                 16-bit PCM mono at sample_rate
+    ├── synthetic.json          the generator's configuration (what makes a second call a no-op)
+    └── synthetic_scenes.json   the ground-truth scene of every clip (events, times, background)
+
+Every clip is a :class:`~clipaac_lib.data.synth_scenes.Scene` rendered by the synthesisers in
+:mod:`~clipaac_lib.data.synth_sounds`, with five captions from :mod:`~clipaac_lib.data.synth_captions`.
+Each clip draws from its own random stream ``SeedSequence([seed, split, index])``, so the same seed
+gives the same bytes, and the dataset is written to a scratch folder renamed into place at the end.
+
+Notebook: ``notebooks/01_data.ipynb`` (section "A synthetic Clotho").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from clipaac_lib.data.clotho import DATASET_FOLDER, SOURCE_SPLITS, default_data_root
+from clipaac_lib.data.clotho_csv import CAPTIONS_HEADER, METADATA_COLUMNS
+from clipaac_lib.data.synth_captions import write_captions
+from clipaac_lib.data.synth_scenes import render_scene, sample_scene
+from clipaac_lib.fileio import atomic_write_bytes, atomic_write_text
+
+__all__ = ["DEFAULT_SIZES", "SyntheticConfig", "make_synthetic_clotho", "default_synthetic_root"]
+
+DEFAULT_SIZES: dict[str, int] = {"development": 240, "validation": 60, "evaluation": 60}
+GENERATOR_VERSION = 1
+_LINE_ENDS = {"development": "\r\n", "validation": "\r\n", "evaluation": "\n"}  # as in Clotho v2.1
+
+
+@dataclass
+class SyntheticConfig:
+    """Knobs of the synthetic dataset (all recorded in ``synthetic.json``)."""
+
+    seed: int = 0
+    sizes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SIZES))  # clips per split
+    clip_seconds: float = 4.0  # length of every clip
+    sample_rate: int = 16000  # rate of the WAV files (the loader resamples to the model's rate)
+    background_probability: float = 0.4  # chance that a clip has a background texture
+    max_events: int = 3  # 1 to 3 events per scene
+
+    def __post_init__(self) -> None:
+        unknown = set(self.sizes) - set(SOURCE_SPLITS)
+        if unknown:
+            raise ValueError(f"unknown split(s) {sorted(unknown)} in sizes; use {', '.join(SOURCE_SPLITS)}")
+        self.sizes = {s: int(self.sizes.get(s, 0)) for s in SOURCE_SPLITS}
+        if any(n < 0 for n in self.sizes.values()) or sum(self.sizes.values()) == 0:
+            raise ValueError(f"sizes must be non-negative with at least one clip, got {self.sizes}")
+        if self.sample_rate < 16000:
+            raise ValueError(f"sample_rate must be at least 16000 Hz (the events reach 7 kHz), got {self.sample_rate}")
+        if not 0.0 <= self.background_probability <= 1.0:
+            raise ValueError(f"background_probability must be in [0, 1], got {self.background_probability}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"generator_version": GENERATOR_VERSION, **asdict(self)}
+
+
+def default_synthetic_root() -> Path:
+    """``<cache>/data/synthetic``: where the book keeps the synthetic set."""
+    return default_data_root() / "synthetic"
+
+
+def _csv_text(rows: list[list[str]], line_end: str) -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator=line_end, quoting=csv.QUOTE_MINIMAL)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _file_name(split: str, index: int) -> str:
+    return f"synthetic {split} clip {index:04d}.wav"
+
+
+def _write_split(folder: Path, split: str, split_index: int, config: SyntheticConfig,
+                 progress: bool) -> list[dict[str, object]]:
+    import soundfile as sf
+
+    audio_dir = folder / split
+    audio_dir.mkdir(parents=True)
+    captions_rows: list[list[str]] = [list(CAPTIONS_HEADER)]
+    metadata_rows: list[list[str]] = [list(METADATA_COLUMNS)]
+    scenes: list[dict[str, object]] = []
+    for index in tqdm(range(config.sizes[split]), desc=f"synthesising {split}", unit="clip",
+                      disable=not progress):
+        scene_seq, audio_seq, text_seq = np.random.SeedSequence([config.seed, split_index, index]).spawn(3)
+        scene = sample_scene(np.random.default_rng(scene_seq), config.clip_seconds,
+                             config.background_probability, config.max_events)
+        wave = render_scene(scene, np.random.default_rng(audio_seq), config.sample_rate)
+        captions = write_captions(scene, np.random.default_rng(text_seq))
+        name = _file_name(split, index)
+        buffer = io.BytesIO()  # written whole: no per-file fsync (the scratch folder is renamed at the end)
+        sf.write(buffer, wave, config.sample_rate, subtype="PCM_16", format="WAV")
+        (audio_dir / name).write_bytes(buffer.getvalue())
+        captions_rows.append([name, *captions])
+        keywords = ";".join([e.kind for e in scene.events] + ([scene.background] if scene.background else []))
+        metadata_rows.append([name, keywords, str(index), "", f"[0, {wave.shape[0]}]", "clipaac synthetic",
+                              "http://creativecommons.org/publicdomain/zero/1.0/"])
+        scenes.append({"file_name": name, **scene.to_dict()})
+    line_end = _LINE_ENDS[split]
+    atomic_write_text(folder / f"clotho_captions_{split}.csv", _csv_text(captions_rows, line_end))
+    metadata = _csv_text(metadata_rows, line_end).encode("iso-8859-1")
+    atomic_write_bytes(folder / f"clotho_metadata_{split}.csv", metadata)
+    return scenes
+
+
+def _is_complete(folder: Path, config: SyntheticConfig) -> bool:
+    try:
+        recorded = json.loads((folder / "synthetic.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if recorded != json.loads(json.dumps(config.to_dict())):
+        return False
+    for split, size in config.sizes.items():
+        if (not (folder / f"clotho_captions_{split}.csv").is_file()
+                     or sum(1 for _ in (folder / split).glob("*.wav")) != size):
+            return False
+    return True
+
+
+def make_synthetic_clotho(
+    root: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    *,
+    sizes: dict[str, int] | None = None,
+    clip_seconds: float = 4.0,
+    sample_rate: int = 16000,
+    background_probability: float = 0.4,
+    max_events: int = 3,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write the synthetic Clotho-format dataset under ``<root>/clotho_v2.1``; returns that folder.
+
+    ``root`` defaults to :func:`default_synthetic_root`. A folder already holding the same
+    configuration is returned untouched (nothing is generated twice); one holding another synthetic
+    configuration is regenerated; one holding anything else (real Clotho) is never overwritten unless
+    ``overwrite=True``. Deterministic: the same arguments give byte-identical files.
+    Notebook: ``notebooks/01_data.ipynb``.
+    """
+    config = SyntheticConfig(seed=seed, sizes=dict(DEFAULT_SIZES if sizes is None else sizes),
+                             clip_seconds=clip_seconds, sample_rate=sample_rate,
+                             background_probability=background_probability, max_events=max_events)
+    base = Path(default_synthetic_root() if root is None else root).expanduser()
+    folder = base / DATASET_FOLDER
+    if _is_complete(folder, config):
+        return folder
+    if folder.exists() and not (folder / "synthetic.json").is_file() and not overwrite and any(folder.iterdir()):
+        raise FileExistsError(
+            f"{folder} already holds a dataset that this generator did not write (real Clotho?). Pick another "
+            "root for the synthetic set, or pass overwrite=True to replace it."
+        )
+    base.mkdir(parents=True, exist_ok=True)
+    scratch = base / f".synthetic-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        scratch.mkdir()
+        # a split of size 0 still gets its (header-only) CSVs and folder, so "train" = dev + val always opens
+        scenes = {split: _write_split(scratch, split, i, config, progress) for i, split in enumerate(SOURCE_SPLITS)}
+        text = json.dumps(scenes, indent=1, sort_keys=True) + "\n"
+        atomic_write_text(scratch / "synthetic_scenes.json", text)
+        atomic_write_text(scratch / "synthetic.json", json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(scratch, folder)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return folder
