@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -66,12 +65,9 @@ def vendor_javascript(target: Path = VENDOR_DIR) -> list[Path]:
 
 def prepare_data() -> None:
     """Generate the default synthetic dataset when the data package is present."""
-    if importlib.util.find_spec("clipaac_lib.data") is None:
-        print("clipaac_lib.data not present yet: no dataset to prepare")
-        return
-    from clipaac_lib.data import default_data_root, make_synthetic_clotho
+    from clipaac_lib.data import default_synthetic_root, make_synthetic_clotho
 
-    folder = make_synthetic_clotho(default_data_root() / "synthetic", seed=0)
+    folder = make_synthetic_clotho(default_synthetic_root(), seed=0)
     print(f"offline dataset ready: {folder}")
 
 
