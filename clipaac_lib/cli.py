@@ -1,6 +1,7 @@
 """The ``clipaac`` command: wiring only; each package registers its own subcommands.
 
-``clipaac data {synthetic,clotho,stats}`` comes from :func:`clipaac_lib.data.cli.add_data_commands`.
+``clipaac data {synthetic,clotho,stats}`` comes from :func:`clipaac_lib.data.cli.add_data_commands`;
+``clipaac metrics {install-spice,prepare-meteor,check}`` forwards to :mod:`clipaac_lib.metrics.__main__`.
 To add a command group (``train``, ``evaluate``, ``caption``), write an ``add_<name>_commands(subparsers)``
 in its package that sets ``func`` on its parsers, and call it in :func:`build_parser`.
 """
@@ -20,12 +21,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipaac", description="CLIP-AAC: data, training, evaluation.")
     commands = parser.add_subparsers(dest="command", required=True)
     add_data_commands(commands)
+    metrics = commands.add_parser(
+        "metrics", help="caption-metric tools: install-spice, prepare-meteor, check",
+        description="Forwarded to `python -m clipaac_lib.metrics`; run `clipaac metrics -h` for its commands.",
+        add_help=False,
+    )
+    metrics.add_argument("metrics_args", nargs=argparse.REMAINDER)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``clipaac`` script; returns the exit status."""
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["metrics"]:  # forwarded whole, options included
+        from clipaac_lib.metrics.__main__ import main as metrics_main
+
+        return metrics_main(argv[1:] or ["--help"])
+    args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
 

@@ -5,7 +5,8 @@ Everything goes under one user cache folder, never into the package directory:
 - ``$CLIPAAC_CACHE`` when set, else ``~/.cache/clipaac``;
 - ``<cache>/weights``  pretrained checkpoints (AudioCLIP, ESResNeXt-fbsp);
 - ``<cache>/data``     datasets (Clotho, the synthetic default);
-- ``<cache>/spice``    SPICE's Stanford CoreNLP jars;
+- ``<cache>/spice``    SPICE's Stanford CoreNLP jars (``lib/``) and its working files;
+- ``<cache>/meteor``   the METEOR paraphrase index (built once);
 - ``<cache>/runs``     training runs.
 
 Notebook: ``notebooks/01_data.ipynb`` shows the layout.
