@@ -36,6 +36,8 @@ __all__ = [
     "WeightFile",
     "WEIGHTS",
     "INIT_STRATEGIES",
+    "INIT_WEIGHTS",
+    "weights_present",
     "LoadReport",
     "CheckpointMismatchError",
     "download_weights",
@@ -92,6 +94,8 @@ WEIGHTS: dict[str, WeightFile] = {
 }
 
 INIT_STRATEGIES = ("random", "audio", "audio_text")
+#: The checkpoint each pre-trained initialisation strategy loads (paper Table 1).
+INIT_WEIGHTS = {"audio": "ESRNXFBSP.pt", "audio_text": "AudioCLIP-Full-Training.pt"}
 
 _TEXT_PREFIXES = ("transformer.", "token_embedding.", "ln_final.")
 _TEXT_KEYS = ("positional_embedding", "text_projection")
@@ -160,6 +164,18 @@ def download_weights(name: str, cache_dir: str | os.PathLike[str] | None = None)
     entry = WEIGHTS[name]
     folder = Path(cache_dir) if cache_dir is not None else subdir("weights")
     return download(entry.url, folder / entry.filename, Checksum("sha256", entry.sha256), desc=name)
+
+
+def weights_present(init: str, cache_dir: str | os.PathLike[str] | None = None) -> bool:
+    """True when ``init`` needs no download: ``"random"``, or its checkpoint is already in the cache
+    with the right size (the sha256 is checked when it is loaded)."""
+    if init == "random":
+        return True
+    if init not in INIT_WEIGHTS:
+        raise ValueError(f"unknown init {init!r}; choose one of {INIT_STRATEGIES}")
+    entry = WEIGHTS[INIT_WEIGHTS[init]]
+    path = (Path(cache_dir) if cache_dir is not None else subdir("weights")) / entry.filename
+    return path.is_file() and path.stat().st_size == entry.size
 
 
 def read_state_dict(checkpoint: str | os.PathLike[str] | Mapping[str, Tensor]) -> dict[str, Tensor]:

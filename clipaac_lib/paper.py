@@ -1,0 +1,41 @@
+"""The numbers CLIP-AAC's paper publishes (Chen et al., Interspeech 2022), for side-by-side tables.
+
+Tables 1 and 2 of the paper: scores on the Clotho evaluation split (1045 clips), as fractions. They are
+facts quoted from the paper, never computed here. Notebook: ``notebooks/06_ablations.ipynb``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["METRIC_COLUMNS", "TABLE1", "TABLE2", "paper_table"]
+
+#: Our metric keys in the paper's column order.
+METRIC_COLUMNS = ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "meteor", "cider_d", "spice", "spider"]
+
+# system id -> (setting, scores in METRIC_COLUMNS order); paper Table 1 (all with batch size 8, alpha 0.2)
+TABLE1: dict[int, tuple[dict[str, Any], list[float]]] = {
+    1: ({"init": "random", "freeze_encoder": False}, [0.421, 0.246, 0.159, 0.070, 0.312, 0.103, 0.060, 0.059, 0.060]),
+    2: ({"init": "audio", "freeze_encoder": False}, [0.480, 0.285, 0.183, 0.114, 0.326, 0.132, 0.217, 0.081, 0.149]),
+    3: ({"init": "audio_text", "freeze_encoder": True}, [0.521, 0.335, 0.225, 0.147, 0.356, 0.153, 0.333, 0.100, 0.217]),
+    4: ({"init": "audio_text", "freeze_encoder": False}, [0.561, 0.365, 0.245, 0.161, 0.372, 0.168, 0.394, 0.115, 0.254]),
+}
+
+# paper Table 2 (encoder initialised from AudioCLIP and fine-tuned, as system 4)
+TABLE2: dict[int, tuple[dict[str, Any], list[float]]] = {
+    5: ({"alpha": 0.0, "batch_size": 8}, [0.551, 0.358, 0.241, 0.158, 0.369, 0.162, 0.368, 0.109, 0.239]),
+    6: ({"alpha": 0.1, "batch_size": 8}, [0.556, 0.359, 0.240, 0.156, 0.367, 0.165, 0.379, 0.115, 0.247]),
+    7: ({"alpha": 0.2, "batch_size": 4}, [0.556, 0.365, 0.246, 0.160, 0.371, 0.163, 0.372, 0.109, 0.241]),
+    8: ({"alpha": 0.2, "batch_size": 8}, [0.561, 0.365, 0.245, 0.161, 0.372, 0.168, 0.394, 0.115, 0.254]),
+    9: ({"alpha": 0.2, "batch_size": 16}, [0.572, 0.379, 0.257, 0.169, 0.379, 0.171, 0.407, 0.118, 0.263]),
+    10: ({"alpha": 0.3, "batch_size": 8}, [0.561, 0.366, 0.248, 0.165, 0.374, 0.166, 0.380, 0.114, 0.247]),
+}
+
+
+def paper_table(table: dict[int, tuple[dict[str, Any], list[float]]]) -> Any:
+    """A pandas DataFrame of :data:`TABLE1` or :data:`TABLE2`: one row per system, settings then scores."""
+    import pandas as pd
+
+    rows = [{"system": sid, **setting, **dict(zip(METRIC_COLUMNS, scores, strict=True))}
+            for sid, (setting, scores) in table.items()]
+    return pd.DataFrame(rows).set_index("system")
