@@ -1,6 +1,7 @@
 """The ``clipaac`` command: wiring only; each package registers its own subcommands.
 
 ``clipaac data {synthetic,clotho,stats}`` comes from :func:`clipaac_lib.data.cli.add_data_commands`;
+``clipaac train|evaluate|caption`` from :func:`clipaac_lib.train.cli.add_train_commands`;
 ``clipaac metrics {install-spice,prepare-meteor,check}`` forwards to :mod:`clipaac_lib.metrics.__main__`.
 To add a command group (``train``, ``evaluate``, ``caption``), write an ``add_<name>_commands(subparsers)``
 in its package that sets ``func`` on its parsers, and call it in :func:`build_parser`.
@@ -12,6 +13,7 @@ import argparse
 import sys
 
 from clipaac_lib.data.cli import add_data_commands
+from clipaac_lib.train.cli import add_train_commands
 
 __all__ = ["build_parser", "main"]
 
@@ -21,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipaac", description="CLIP-AAC: data, training, evaluation.")
     commands = parser.add_subparsers(dest="command", required=True)
     add_data_commands(commands)
+    add_train_commands(commands)
     metrics = commands.add_parser(
         "metrics", help="caption-metric tools: install-spice, prepare-meteor, check",
         description="Forwarded to `python -m clipaac_lib.metrics`; run `clipaac metrics -h` for its commands.",

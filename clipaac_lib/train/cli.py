@@ -1,0 +1,217 @@
+"""Command line of training, evaluation and captioning.
+
+``clipaac train [--field value ...]`` (one option per :class:`TrainConfig` field, generated from the
+dataclass), ``clipaac evaluate RUN_DIR`` and ``clipaac caption AUDIO_FILE --run RUN_DIR``. The same
+training options work with ``python -m clipaac_lib.train`` and ``torchrun --nproc_per_node=N -m
+clipaac_lib.train``. Bad values are reported before any work starts.
+
+Notebook: ``notebooks/05_train.ipynb``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from clipaac_lib.train.config import ConfigError, TrainConfig
+
+__all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "format_result", "main_train",
+           "build_train_parser"]
+
+_METRICS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "meteor", "rouge_l", "cider_d", "spice", "spider")
+
+
+def _optional(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        return None if text.strip().lower() in ("none", "null", "") else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text!r}") from err
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object like '{{\"decoder\": {{\"layers\": 1}}}}'; got {text!r}")
+    return value
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--field-name`` option per :class:`TrainConfig` field, typed from its annotation."""
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        help_text = f"{f.metadata.get('help', '')} (default: {default!r})"
+        annotation = str(f.type).replace(" ", "")
+        if annotation == "bool":
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
+                                help=help_text)
+            continue
+        if annotation.startswith("dict"):
+            kind: Any = _json_object
+        else:
+            base = annotation.replace("|None", "")
+            kind = {"int": int, "float": float, "str": str}[base]
+            if annotation.endswith("|None"):
+                kind = _optional(kind)
+        parser.add_argument(flag, dest=f.name, type=kind, default=default, help=help_text,
+                            metavar=f.name.upper())
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of parsed options, validated (raises :class:`ConfigError`)."""
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)}).validate()
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def format_result(result: Any) -> str:
+    """A plain-text table: untrained vs trained test scores, retrieval recall and chance level."""
+    trained = result.scores or {}
+    untrained = result.untrained_scores or {}
+    lines = [f"run directory: {result.run_dir}" + (" (reused)" if result.reused else ""),
+             f"epochs: {result.epochs_completed}, training time: {result.train_seconds:.1f} s",
+             f"{'score':<12}{'untrained':>12}{'trained':>12}{'chance':>12}"]
+    for name in _METRICS:
+        lines.append(f"{name:<12}{_fmt((untrained.get('metrics') or {}).get(name)):>12}"
+                     f"{_fmt((trained.get('metrics') or {}).get(name)):>12}{'':>12}")
+    for name in (trained.get("retrieval") or {}):
+        lines.append(f"{name:<12}{_fmt((untrained.get('retrieval') or {}).get(name)):>12}"
+                     f"{_fmt(trained['retrieval'][name]):>12}{_fmt(trained['retrieval_chance'].get(name)):>12}")
+    cider_t = (trained.get("metrics") or {}).get("cider_d")
+    cider_u = (untrained.get("metrics") or {}).get("cider_d")
+    if cider_t is not None and cider_u is not None:
+        ratio = cider_t / cider_u if cider_u > 0 else float("inf")
+        lines.append(f"CIDEr-D trained / untrained: {ratio:.1f}x")
+    if trained.get("retrieval"):
+        chance = trained["retrieval_chance"]["a2t_r1"]
+        lines.append(f"audio-to-text R@1 / chance: {trained['retrieval']['a2t_r1'] / chance:.1f}x")
+    return "\n".join(lines)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from clipaac_lib.train.loop import train
+
+    config = args.config
+    result = train(config)
+    if result.scores is not None:
+        print(format_result(result))
+    return 0
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from clipaac_lib.train.evaluate_run import evaluate_run
+
+    changes = {k: getattr(args, k) for k in ("beam_size", "max_caption_len", "length_penalty", "caption_metrics",
+                                             "eval_untrained", "eval_batch_size") if getattr(args, k) is not None}
+    result = evaluate_run(args.run_dir, device=args.device, force=args.force, **changes)
+    print(format_result(result))
+    return 0
+
+
+def _run_caption(args: argparse.Namespace) -> int:
+    from clipaac_lib.train.evaluate_run import caption_file
+
+    print(caption_file(args.audio_file, args.run, device=args.device, beam_size=args.beam_size,
+                       max_caption_len=args.max_caption_len, length_penalty=args.length_penalty))
+    return 0
+
+
+def _check_train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    try:
+        args.config = config_from_args(args)
+    except ConfigError as err:
+        parser.error(str(err))
+
+
+def _check_run_dir(parser: argparse.ArgumentParser, path: str) -> None:
+    from clipaac_lib.train.rundir import RunDir
+
+    try:
+        RunDir(path).require()
+    except FileNotFoundError as err:
+        parser.error(str(err))
+
+
+def _decode_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--beam-size", type=int, default=None, help="beams (default: the run's, paper: 3)")
+    parser.add_argument("--max-caption-len", type=int, default=None, help="longest caption in words")
+    parser.add_argument("--length-penalty", type=float, default=None,
+                        help="rank beams by sum log p / length**penalty (default: the run's)")
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+
+
+def _command(handler: Any, check: Any) -> Any:
+    """The ``func`` of a sub-command: pre-flight checks (clear errors before any work), then the handler."""
+
+    def run(args: argparse.Namespace) -> int:
+        check(args)
+        return handler(args)
+
+    return run
+
+
+def add_train_commands(subparsers: Any) -> None:
+    """Add ``train``, ``evaluate`` and ``caption`` to an ``argparse`` sub-command set."""
+    p_train = subparsers.add_parser("train", help="train CLIP-AAC (or reuse a finished run of the same config)",
+                                    description="Train CLIP-AAC; every TrainConfig field is an option. "
+                                                "Prints the run directory and untrained vs trained test scores.")
+    add_config_arguments(p_train)
+    p_train.set_defaults(func=_command(_run_train, lambda a, p=p_train: _check_train(p, a)))
+
+    p_eval = subparsers.add_parser("evaluate", help="caption and score the test split with a run's model",
+                                   description="Evaluate a run directory (written by `clipaac train`).")
+    p_eval.add_argument("run_dir", metavar="RUN_DIR", help="the run directory")
+    _decode_options(p_eval)
+    p_eval.add_argument("--caption-metrics", action=argparse.BooleanOptionalAction, default=None,
+                        help="compute BLEU..CIDEr-D (needs Java)")
+    p_eval.add_argument("--eval-untrained", action=argparse.BooleanOptionalAction, default=None,
+                        help="also score the untrained model")
+    p_eval.add_argument("--eval-batch-size", type=int, default=None, help="clips per batch")
+    p_eval.add_argument("--force", action="store_true", help="recompute even if saved results exist")
+    p_eval.set_defaults(func=_command(_run_evaluate, lambda a, p=p_eval: _check_run_dir(p, a.run_dir)))
+
+    p_cap = subparsers.add_parser("caption", help="caption an audio file (WAV/FLAC/OGG/MP3) with a trained run",
+                                  description="Print a caption for AUDIO_FILE using the model of --run.")
+    p_cap.add_argument("audio_file", metavar="AUDIO_FILE", help="WAV, FLAC, OGG or MP3 file")
+    p_cap.add_argument("--run", required=True, metavar="RUN_DIR", help="run directory of a trained model")
+    _decode_options(p_cap)
+
+    def check_caption(args: argparse.Namespace, p: argparse.ArgumentParser = p_cap) -> None:
+        if not Path(args.audio_file).is_file():
+            p.error(f"audio file {args.audio_file} does not exist")
+        _check_run_dir(p, args.run)
+
+    p_cap.set_defaults(func=_command(_run_caption, check_caption))
+
+
+def build_train_parser(prog: str = "python -m clipaac_lib.train") -> argparse.ArgumentParser:
+    """The parser of ``python -m clipaac_lib.train`` / ``torchrun -m clipaac_lib.train``: training options only."""
+    parser = argparse.ArgumentParser(prog=prog, description="Train CLIP-AAC (same options as `clipaac train`).")
+    add_config_arguments(parser)
+    return parser
+
+
+def main_train(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m clipaac_lib.train``."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parser = build_train_parser()
+    args = parser.parse_args(argv)
+    _check_train(parser, args)
+    return _run_train(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main_train())

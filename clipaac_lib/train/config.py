@@ -1,0 +1,309 @@
+"""The training configuration: one dataclass holding every knob of a CLIP-AAC run.
+
+The defaults are the paper's recipe (Chen et al. 2022, section 3.2): Adam with two parameter groups
+(pre-trained encoder 1e-5, decoder and new layers ``lr`` = 1e-3; a randomly initialised encoder, which
+has nothing to protect, gets ``lr`` unless ``encoder_lr`` is set), a linear warm-up
+over the first 5 epochs, 40 epochs, batch size 8, label smoothing 0.1, dropout 0.2, ``alpha`` = 0.2
+(Eq. 7), ``lam`` = 0.5 (Eq. 5) and beam search with 3 beams; the data and model defaults are the
+embedded ones (synthetic Clotho-format data, the small model) so that a default run fits on a laptop.
+The training length is the dataset's: 40 epochs (5 of warm-up) on Clotho as in the paper, but
+:data:`SYNTHETIC_EPOCHS` on the synthetic set, whose 40 epochs would take hours on a CPU (set
+``num_epochs`` to override either).
+
+:meth:`TrainConfig.validate` rejects bad values before any work starts, and :meth:`TrainConfig.run_hash`
+is a stable digest of the fields that change the trained weights; it names the run directory, so a
+finished run with the same configuration is found and reused.
+
+Notebook: ``notebooks/05_train.ipynb``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "TrainConfig",
+    "DATASETS",
+    "MODEL_CONFIGS",
+    "INIT_STRATEGIES",
+    "AUDIO_MEMORIES",
+    "SMOKE_OVERRIDES",
+    "PAPER_ENCODER_LR",
+    "PAPER_EPOCHS",
+    "PAPER_WARMUP_EPOCHS",
+    "SYNTHETIC_EPOCHS",
+]
+
+DATASETS = ("synthetic", "clotho")
+MODEL_CONFIGS = ("small", "paper")
+INIT_STRATEGIES = ("random", "audio", "audio_text")
+AUDIO_MEMORIES = ("embedding", "frames")
+
+PAPER_EPOCHS = 40  # section 3.2
+PAPER_WARMUP_EPOCHS = 5.0  # section 3.2
+#: Epochs on the synthetic set: 300 clips x 5 captions = 188 steps of 8 per epoch, about 2 min on 2 CPU cores.
+SYNTHETIC_EPOCHS = 3
+
+#: What ``smoke=True`` shrinks (a seconds-long end-to-end check of the whole pipeline).
+SMOKE_OVERRIDES: dict[str, Any] = {
+    "num_epochs": 1,
+    "limit_train_clips": 8,
+    "limit_test_clips": 4,
+    "max_seconds": 2.0,
+    "beam_size": 2,
+    "max_caption_len": 8,
+    "eval_untrained": False,
+}
+
+PAPER_ENCODER_LR = 1e-5  # section 3.2: "a small learning rate of 1e-5 is applied to the pre-trained encoder"
+
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or unknown; the message names the field and the fix."""
+
+
+def _knob(default: Any, help: str, *, hashed: bool = True) -> Any:  # noqa: A002 (argparse naming)
+    """A dataclass field carrying its command-line help and whether it changes the trained weights."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, "hashed": hashed})
+    return field(default=default, metadata={"help": help, "hashed": hashed})
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run; the defaults reproduce the paper's recipe on the embedded data.
+
+    Fields marked "not hashed" below (device, paths, workers, decoding) do not change the trained
+    weights, so runs differing only in them share a run directory. Notebook: ``notebooks/05_train.ipynb``.
+    """
+
+    # --- data (notebook 01)
+    dataset: str = _knob("synthetic", "dataset: 'synthetic' (embedded default, generated offline) or 'clotho'")
+    data_root: str | None = _knob(None, "dataset folder; default: the cache's data folder")
+    train_split: str = _knob("train", "training split (Clotho: train = development + validation)")
+    test_split: str = _knob("test", "evaluation split (Clotho: test = evaluation)")
+    max_seconds: float = _knob(30.0, "clips are cut to this many seconds")
+    fixed_length: bool = _knob(False, "zero-pad every training clip to max_seconds (fixed shapes for cuDNN "
+                               "autotuning and torch.compile; the model then sees the padding)")
+    max_words: int = _knob(30, "training captions are cut to this many words")
+    min_word_count: int = _knob(1, "words seen fewer times in the training captions become <unk>")
+    limit_train_clips: int | None = _knob(None, "use only the first N training clips (quick checks)")
+    limit_test_clips: int | None = _knob(None, "use only the first N test clips (quick checks)")
+    # --- model (notebook 02)
+    model_config: str = _knob("small", "model size: 'small' (CPU-friendly) or 'paper' (ESResNeXt + CLIP text)")
+    model_overrides: dict[str, Any] = _knob({}, "JSON object of ModelConfig fields to override")
+    audio_memory: str | None = _knob(None, "decoder memory: 'embedding' or 'frames'; default: the model's")
+    init: str = _knob("random", "encoder initialisation: 'random', 'audio' (ESResNeXt) or 'audio_text' (AudioCLIP)")
+    freeze_encoder: bool = _knob(False, "keep the encoder's weights fixed (paper system 3)")
+    dropout: float = _knob(0.2, "dropout rate (paper: 0.2)")
+    # --- optimisation (paper section 3.2, notebook 05)
+    num_epochs: int | None = _knob(
+        None, "training epochs; 'none': the dataset's recipe, 40 on Clotho (paper), "
+        f"{SYNTHETIC_EPOCHS} on the synthetic set (a CPU run of minutes)"
+    )
+    batch_size: int = _knob(8, "global batch size; its pairs are the contrastive negatives (paper: 8)")
+    lr: float = _knob(1e-3, "Adam learning rate of the decoder and new layers (paper: 1e-3)")
+    encoder_lr: float | None = _knob(
+        None, "Adam learning rate of the encoder; 'none': 1e-5 (paper) for a pre-trained encoder "
+        "(init 'audio'/'audio_text'), lr for a randomly initialised one"
+    )
+    warmup_epochs: float | None = _knob(
+        None, "linear learning-rate warm-up in epochs; 'none': 5 on Clotho (paper), else num_epochs / 8 "
+        "(the paper's 5 of 40)"
+    )
+    weight_decay: float = _knob(0.0, "Adam weight decay (paper: none)")
+    max_grad_norm: float | None = _knob(None, "clip the gradient norm to this value ('none': no clipping)")
+    label_smoothing: float = _knob(0.1, "label smoothing of the caption loss (paper: 0.1)")
+    alpha: float = _knob(0.2, "weight of the contrastive loss, Eq. 7 (paper: 0.2)")
+    lam: float = _knob(0.5, "weight of the audio-to-text term in the contrastive loss, Eq. 5 (paper: 0.5)")
+    seed: int = _knob(0, "random seed (model initialisation, batch order, dropout)")
+    # --- decoding and evaluation (notebook 04); not hashed
+    beam_size: int = _knob(3, "beam size at inference (paper: 3; 1 = greedy)", hashed=False)
+    max_caption_len: int = _knob(30, "longest generated caption in words", hashed=False)
+    length_penalty: float = _knob(
+        1.0, "beam ranking: sum log p / length**length_penalty (0 = raw sum)", hashed=False
+    )
+    eval_batch_size: int = _knob(32, "clips per batch when captioning and embedding", hashed=False)
+    caption_metrics: bool = _knob(True, "score test captions with BLEU..CIDEr-D (needs Java)", hashed=False)
+    eval_untrained: bool = _knob(True, "also score the untrained model, for comparison", hashed=False)
+    validate_every: int = _knob(1, "test loss and retrieval every N epochs (0: never)", hashed=False)
+    # --- execution; not hashed
+    device: str = _knob("auto", "'auto' (CUDA if present), 'cpu', 'cuda', 'cuda:N' or 'mps'", hashed=False)
+    run_root: str | None = _knob(None, "folder holding the run directories; default: the cache's runs", hashed=False)
+    resume: bool = _knob(True, "continue from the run directory's checkpoint if there is one", hashed=False)
+    reuse: bool = _knob(True, "return a finished run with the same configuration instead of retraining", hashed=False)
+    num_workers: int = _knob(0, "data-loading worker processes", hashed=False)
+    compile: bool = _knob(False, "torch.compile the ResNeXt stages on CUDA (fast path)", hashed=False)
+    progress: bool = _knob(True, "show progress bars", hashed=False)
+    smoke: bool = _knob(False, "shrink everything to a seconds-long end-to-end check", hashed=False)
+
+    # ------------------------------------------------------------------ construction
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError` naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown TrainConfig field(s) {unknown}; known fields: {sorted(known)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+    def save(self, path: str | Path) -> None:
+        """Write the configuration as JSON (atomically)."""
+        from clipaac_lib.fileio import atomic_write_json
+
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        """Read a configuration written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    # ------------------------------------------------------------------ derived values
+    def resolved(self) -> TrainConfig:
+        """The configuration actually run: ``num_epochs``/``warmup_epochs`` left at ``None`` take the
+        dataset's recipe (Clotho: the paper's 40 and 5; synthetic: :data:`SYNTHETIC_EPOCHS` and an eighth of
+        them), then ``smoke`` applies :data:`SMOKE_OVERRIDES` (never enlarging)."""
+        changes: dict[str, Any] = {}
+        if self.num_epochs is None:
+            changes["num_epochs"] = PAPER_EPOCHS if self.dataset == "clotho" else SYNTHETIC_EPOCHS
+        if self.warmup_epochs is None:
+            epochs = changes.get("num_epochs", self.num_epochs)
+            changes["warmup_epochs"] = PAPER_WARMUP_EPOCHS if self.dataset == "clotho" else epochs / 8
+        cfg = self.replace(**changes) if changes else self
+        if not cfg.smoke:
+            return cfg
+        return cfg._shrunk()
+
+    def _shrunk(self) -> TrainConfig:
+        changes: dict[str, Any] = {}
+        for name, small in SMOKE_OVERRIDES.items():
+            current = getattr(self, name)
+            if isinstance(small, bool) or current is None:
+                changes[name] = small
+            else:
+                changes[name] = min(current, small)
+        return self.replace(**changes)
+
+    def hashed_fields(self) -> dict[str, Any]:
+        """The fields that change the trained weights (of the resolved configuration)."""
+        cfg = self.resolved()
+        return {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.metadata.get("hashed", True)}
+
+    def run_hash(self) -> str:
+        """A stable 12-hex-digit digest of :meth:`hashed_fields` (canonical JSON, sorted keys)."""
+        text = json.dumps(self.hashed_fields(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+    def run_name(self) -> str:
+        """The run directory's name: dataset, model size, initialisation and the hash."""
+        cfg = self.resolved()
+        return f"{cfg.dataset}-{cfg.model_config}-{cfg.init}-{self.run_hash()}"
+
+    def effective_encoder_lr(self) -> float:
+        """``encoder_lr`` when set; otherwise the paper's 1e-5 for a pre-trained encoder, and ``lr`` for a
+        random one (the paper's small rate protects pre-trained weights; a random encoder has none)."""
+        if self.encoder_lr is not None:
+            return self.encoder_lr
+        return self.lr if self.init == "random" else PAPER_ENCODER_LR
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> TrainConfig:
+        """Raise :class:`ConfigError` on the first bad value (before any work); return ``self``."""
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("model_config", self.model_config, MODEL_CONFIGS)
+        _choice("init", self.init, INIT_STRATEGIES)
+        if self.audio_memory is not None:
+            _choice("audio_memory", self.audio_memory, AUDIO_MEMORIES)
+        if not isinstance(self.model_overrides, dict):
+            raise ConfigError(f"model_overrides must be a JSON object (dict); got {self.model_overrides!r}")
+        for name in ("alpha", "lam"):
+            _in_range(name, getattr(self, name), 0.0, 1.0, "a weight between 0 and 1 (Eq. 5 and 7)")
+        _in_range("dropout", self.dropout, 0.0, 1.0, "a probability in [0, 1)", high_open=True)
+        _in_range("label_smoothing", self.label_smoothing, 0.0, 1.0, "a value in [0, 1)", high_open=True)
+        if self.num_epochs is not None:
+            _positive_int("num_epochs", self.num_epochs)
+        for name in ("batch_size", "max_words", "min_word_count", "beam_size",
+                     "max_caption_len", "eval_batch_size"):
+            _positive_int(name, getattr(self, name))
+        for name in ("limit_train_clips", "limit_test_clips"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        for name in ("validate_every", "num_workers", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{name} must be a non-negative integer; got {value!r}")
+        _positive_float("lr", self.lr)
+        if self.encoder_lr is not None:
+            _positive_float("encoder_lr", self.encoder_lr)
+        _positive_float("max_seconds", self.max_seconds)
+        if self.max_grad_norm is not None:
+            _positive_float("max_grad_norm", self.max_grad_norm)
+        if self.warmup_epochs is not None:
+            _in_range("warmup_epochs", self.warmup_epochs, 0.0, math.inf, "a non-negative number")
+        _in_range("weight_decay", self.weight_decay, 0.0, math.inf, "a non-negative number")
+        if not isinstance(self.length_penalty, (int, float)) or not math.isfinite(self.length_penalty):
+            raise ConfigError(f"length_penalty must be a finite number; got {self.length_penalty!r}")
+        if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device):
+            raise ConfigError(
+                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {self.device!r}"
+            )
+        if self.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ConfigError(
+                    f"device={self.device!r} but PyTorch sees no CUDA GPU; use device='auto' or 'cpu'"
+                )
+        if self.dataset == "clotho":
+            from clipaac_lib.data.clotho import dataset_folder, default_data_root
+
+            folder = dataset_folder(self.data_root if self.data_root is not None else default_data_root())
+            if not any(folder.glob("clotho_captions_*.csv")):
+                raise ConfigError(
+                    f"dataset='clotho' but {folder} holds no Clotho captions; download it first with "
+                    f"`clipaac data clotho{'' if self.data_root is None else ' --root ' + str(self.data_root)}` "
+                    "or use dataset='synthetic'"
+                )
+        return self
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"unknown {name} {value!r}; choose one of {', '.join(map(repr, allowed))}")
+
+
+def _in_range(name: str, value: Any, low: float, high: float, what: str, *, high_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = low <= value < high if high_open else low <= value <= high
+    if not ok:
+        bracket = ")" if high_open else "]"
+        raise ConfigError(f"{name} must be {what}, i.e. in [{low:g}, {high:g}{bracket}; got {value!r}")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer; got {value!r}")
+
+
+def _positive_float(name: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive number; got {value!r}")

@@ -1,0 +1,402 @@
+"""The training loop of CLIP-AAC: :func:`train` runs (or reuses, or resumes) one configuration.
+
+Per step (section 2 of the paper): the audio head embeds the clips (A), the text head embeds their
+captions (T), the decoder predicts the caption from the audio memory; the loss is
+``alpha * L_cl(A, T; lam) + (1 - alpha) * L_ce`` (Eq. 5-7), with label smoothing on ``L_ce``.
+
+Optimisation (section 3.2): Adam with two parameter groups, the encoder (``model.encoder_parameters()``,
+``encoder_lr``) and the decoder plus new layers (``model.new_parameters()``, ``lr``); the learning rates
+rise linearly from ``lr / warmup_steps`` to ``lr`` over the first ``warmup_epochs`` epochs, then stay.
+
+On CUDA the step runs under bf16 autocast with channels-last convolutions (and, with ``compile=True``,
+compiled ResNeXt stages); on CPU in float32. Everything random is seeded from ``seed``: two CPU runs
+of one configuration give the same numbers. After every epoch the run directory gets an atomic
+checkpoint, so a killed run resumes where it stopped; a non-finite loss stops the run with
+:class:`NonFiniteLossError` and leaves the last good checkpoint in place.
+
+Notebook: ``notebooks/05_train.ipynb``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from clipaac_lib.train import distributed as D
+from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.evaluate_run import evaluate_and_save, load_run_model, strip_compiled_prefix
+from clipaac_lib.train.rundir import RunDir, capture_rng, restore_rng
+from clipaac_lib.train.setup import TrainData, build_model, default_run_root, load_data, resolve_device
+
+__all__ = ["NonFiniteLossError", "RunResult", "train", "warmup_factor", "make_optimizer", "fast_path", "compute_loss",
+           "seed_everything"]
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the run directory keeps the last good checkpoint."""
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns: where the run lives, its per-epoch history and its test scores.
+
+    ``scores``/``untrained_scores`` hold ``metrics`` (BLEU..SPIDEr, or None without caption metrics),
+    ``retrieval`` (recall@1/5/10 both ways), ``retrieval_chance`` and ``caption_nll``; ``captions`` one
+    row per test clip (file_name, caption, references). ``finished`` is False after ``stop_after_epoch``.
+    """
+
+    run_dir: Path
+    config: TrainConfig
+    run_hash: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, Any] | None = None
+    untrained_scores: dict[str, Any] | None = None
+    captions: list[dict[str, Any]] | None = None
+    epochs_completed: int = 0
+    finished: bool = False
+    reused: bool = False
+    train_seconds: float = 0.0
+
+    def load_model(self, device: str | torch.device = "cpu") -> tuple[Any, Any]:
+        """The trained model (eval mode) and its vocabulary, read from the run directory."""
+        return load_run_model(self.run_dir, device=device)
+
+
+def warmup_factor(step: int, steps_per_epoch: int, warmup_epochs: float) -> float:
+    """Learning-rate multiplier at optimiser step ``step`` (0-based): ``min(1, (step + 1) / W)`` with
+    ``W = warmup_epochs * steps_per_epoch`` steps (1 throughout when there is no warm-up)."""
+    warmup_steps = warmup_epochs * steps_per_epoch
+    if warmup_steps <= 0:
+        return 1.0
+    return min(1.0, (step + 1) / warmup_steps)
+
+
+def make_optimizer(model: Any, config: TrainConfig) -> torch.optim.Adam:
+    """Adam with the paper's two parameter groups: ``encoder`` (``encoder_lr``) and ``new`` (``lr``).
+
+    Frozen parameters (``requires_grad=False``) are left out. On CUDA the fused kernel is used, elsewhere
+    the multi-tensor (``foreach``) one.
+    """
+    encoder = [p for p in model.encoder_parameters() if p.requires_grad]
+    new = [p for p in model.new_parameters() if p.requires_grad]
+    seen = {id(p) for p in encoder} | {id(p) for p in new}
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
+    if missing:
+        raise RuntimeError(f"parameters in neither optimiser group: {missing[:5]}... (model bug)")
+    groups = [{"params": encoder, "lr": config.effective_encoder_lr(), "name": "encoder"},
+              {"params": new, "lr": config.lr, "name": "new"}]
+    groups = [g for g in groups if g["params"]]
+    for group in groups:
+        group["base_lr"] = group["lr"]
+    if all(p.is_cuda for g in groups for p in g["params"]):
+        return torch.optim.Adam(groups, weight_decay=config.weight_decay, fused=True)
+    return torch.optim.Adam(groups, weight_decay=config.weight_decay, foreach=True)
+
+
+def fast_path(model: Any, device: torch.device, compile: bool = False) -> Any:
+    """CUDA speed-ups that keep the numbers (up to bf16 rounding): channels-last convolution weights,
+    cuDNN autotuning, TF32 matmuls, and optionally ``torch.compile`` of the ResNeXt stages.
+    A no-op on other devices."""
+    if device.type != "cuda":
+        return model
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    model = model.to(memory_format=torch.channels_last)
+    if compile:
+        audio = getattr(model, "audio", None)
+        for name in ("layer1", "layer2", "layer3", "layer4"):
+            stage = getattr(audio, name, None)
+            if stage is not None:
+                setattr(audio, name, torch.compile(stage, dynamic=False))
+    return model
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# --------------------------------------------------------------------------------------------- the step
+def compute_loss(model: Any, batch: dict[str, Any], config: TrainConfig, device: torch.device,
+                 autocast: bool, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
+    process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling)."""
+    from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
+
+    audio = batch["audio"].to(device, non_blocking=True)  # (B, S)
+    text_tokens = batch["text_tokens"].to(device, non_blocking=True)  # (B, 77)
+    caption_in = batch["caption_in"].to(device, non_blocking=True)  # (B, M)
+    caption_out = batch["caption_out"].to(device, non_blocking=True)  # (B, M)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+    with amp:
+        out = model(audio, text_tokens, caption_in, batch["audio_lengths"].to(device))  # logits (B, M, V), audio_emb/text_emb (B, L)
+    audio_emb = D.gather_with_grad(_at_least_fp32(out.audio_emb))  # (global B, L)
+    text_emb = D.gather_with_grad(_at_least_fp32(out.text_emb))  # (global B, L)
+    l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=config.lam)
+    l_ce = caption_loss(_at_least_fp32(out.logits), caption_out, pad_id=pad_id,
+                        label_smoothing=config.label_smoothing)
+    if not D.is_distributed():
+        return total_loss(l_cl, l_ce, alpha=config.alpha), l_cl.detach(), l_ce.detach()
+    # token-mean over the global batch: scale this process's share so that DDP's average is that mean
+    local_tokens = float((caption_out != pad_id).sum())
+    share = local_tokens / max(D.global_sum(local_tokens, device), 1.0)
+    loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=config.alpha)
+    l_ce_global = l_ce.detach() * share
+    torch.distributed.all_reduce(l_ce_global)  # the global caption loss, for the logs
+    return loss, l_cl.detach(), l_ce_global
+
+
+def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """Losses in float32 (bf16 autocast outputs are upcast; float64 stays float64)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+class _Meter:
+    """Running sums of the epoch's losses, kept on the device (read back only when shown)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.sums = torch.zeros(3, dtype=torch.float64, device=device)
+        self.bad = torch.zeros((), dtype=torch.bool, device=device)
+        self.steps = 0
+
+    def add(self, loss: torch.Tensor, l_cl: torch.Tensor, l_ce: torch.Tensor, alpha: float) -> None:
+        """``loss`` is what was back-propagated; the logged total is Eq. 7 on the global batch."""
+        values = torch.stack([alpha * l_cl + (1 - alpha) * l_ce, l_cl, l_ce]).double()
+        self.bad |= ~(torch.isfinite(values).all() & torch.isfinite(loss.detach()))
+        self.sums += torch.nan_to_num(values)
+        self.steps += 1
+
+    def means(self) -> list[float]:
+        return [v / max(self.steps, 1) for v in self.sums.tolist()]
+
+
+def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, config: TrainConfig,
+                 device: torch.device, epoch: int, global_step: int, info: D.DistInfo,
+                 run_dir: RunDir, last_good_epoch: int) -> tuple[dict[str, Any], int]:
+    from tqdm.auto import tqdm
+
+    model.train()
+    data.batch_sampler.set_epoch(epoch)
+    autocast = device.type == "cuda"
+    steps_per_epoch = len(data.loader)
+    meter = _Meter(device)
+    check_every = 1 if device.type == "cpu" else 20
+    clips = 0
+    start = time.perf_counter()
+    bar = tqdm(data.loader, desc=f"epoch {epoch}/{config.num_epochs}", total=steps_per_epoch,
+               disable=not (config.progress and info.is_main), leave=False, unit="step")
+    for step_in_epoch, batch in enumerate(bar):
+        factor = warmup_factor(global_step, steps_per_epoch, config.warmup_epochs)
+        for group in optimizer.param_groups:
+            group["lr"] = group["base_lr"] * factor
+        loss, l_cl, l_ce = compute_loss(model, batch, config, device, autocast)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        optimizer.step()
+        meter.add(loss, l_cl, l_ce, config.alpha)
+        global_step += 1
+        clips += int(batch["audio"].shape[0]) * info.world_size
+        last = step_in_epoch + 1 == steps_per_epoch
+        if (step_in_epoch + 1) % check_every == 0 or last:
+            if _any_rank(meter.bad):
+                _raise_non_finite(epoch, step_in_epoch, loss, l_cl, l_ce, run_dir, last_good_epoch)
+            if bar.disable is False:
+                mean_loss = meter.means()[0]
+                rate = clips / max(time.perf_counter() - start, 1e-9)
+                bar.set_postfix(loss=f"{mean_loss:.3f}", clips_s=f"{rate:.1f}")
+    bar.close()
+    seconds = time.perf_counter() - start
+    mean_loss, mean_cl, mean_ce = meter.means()
+    row = {"epoch": epoch, "train_loss": mean_loss, "train_contrastive": mean_cl, "train_caption": mean_ce,
+           "lr_encoder": _group_lr(optimizer, "encoder"), "lr_new": _group_lr(optimizer, "new"),
+           "steps": meter.steps, "clips_per_s": clips / max(seconds, 1e-9), "epoch_seconds": seconds}
+    return row, global_step
+
+
+def _any_rank(flag: torch.Tensor) -> bool:
+    """True when ``flag`` is set on any process (so that all processes stop together)."""
+    if not D.is_distributed():
+        return bool(flag)
+    value = flag.float().reshape(1).clone()
+    torch.distributed.all_reduce(value)
+    return bool(value.item() > 0)
+
+
+def _group_lr(optimizer: torch.optim.Optimizer, name: str) -> float | None:
+    for group in optimizer.param_groups:
+        if group.get("name") == name:
+            return float(group["lr"])
+    return None
+
+
+def _raise_non_finite(epoch: int, step: int, loss: torch.Tensor, l_cl: torch.Tensor, l_ce: torch.Tensor,
+                      run_dir: RunDir, last_good_epoch: int) -> None:
+    kept = (f"the checkpoint of epoch {last_good_epoch} in {run_dir.path} is kept" if last_good_epoch
+            else f"no epoch had finished, so {run_dir.path} holds no checkpoint")
+    raise NonFiniteLossError(
+        f"non-finite loss in epoch {epoch} by step {step + 1} (last values: total {float(loss.detach()):.4g}, "
+        f"contrastive {float(l_cl):.4g}, caption {float(l_ce):.4g}); training stopped and {kept}. "
+        "Lower lr/encoder_lr, set max_grad_norm, or check the data for silent or corrupt clips; "
+        "re-running the same configuration resumes from the kept checkpoint."
+    )
+
+
+# --------------------------------------------------------------------------------------------- the run
+def _checkpoint_state(model: Any, optimizer: torch.optim.Optimizer, epoch: int, global_step: int,
+                      history: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"epoch": epoch, "global_step": global_step, "model": strip_compiled_prefix(_unwrap(model).state_dict()),
+            "optimizer": optimizer.state_dict(), "rng": capture_rng(), "history": history}
+
+
+def _match_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give loaded optimiser state the memory layout of its parameter (channels-last on CUDA)."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                if isinstance(value, torch.Tensor) and value.shape == param.shape and value.dim() == 4:
+                    optimizer.state[param][key] = torch.empty_like(param).copy_(value)
+
+
+def _unwrap(model: Any) -> Any:
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+@contextlib.contextmanager
+def _distributed(device: torch.device) -> Iterator[D.DistInfo]:
+    info = D.init_from_env(device.type)
+    try:
+        yield info
+    finally:
+        if info.is_distributed:
+            D.shutdown()
+
+
+def train(config: TrainConfig | None = None, *, stop_after_epoch: int | None = None) -> RunResult:
+    """Train (or reuse, or resume) the run of ``config`` and evaluate it on the test split.
+
+    The run directory is ``<run_root>/<config.run_name()>``. A finished run with the same hashed fields
+    is returned as it is (``reused=True``; evaluated again only if the decoding settings changed);
+    an unfinished one is resumed from its checkpoint when ``config.resume``. ``stop_after_epoch=k``
+    stops cleanly after epoch k (as if the process had been killed then), leaving a resumable run.
+    Under ``torchrun`` every process calls this; only rank 0 writes files and evaluates.
+    Notebook: ``notebooks/05_train.ipynb``.
+    """
+    config = (config or TrainConfig()).validate().resolved()
+    run_root = Path(config.run_root) if config.run_root else default_run_root()
+    run_dir = RunDir(run_root / config.run_name())
+    run_hash = config.run_hash()
+    device = resolve_device(config.device)
+
+    if config.reuse and run_dir.is_finished():
+        log.info("reusing the finished run %s", run_dir.path)
+        return evaluate_and_save(run_dir, config, device, reused=True)
+
+    with _distributed(device) as info:
+        if info.is_distributed and device.type == "cuda":
+            device = torch.device("cuda", info.local_rank)
+        return _train_run(config, run_dir, run_hash, device, info, stop_after_epoch)
+
+
+def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torch.device,
+               info: D.DistInfo, stop_after_epoch: int | None) -> RunResult:
+    if info.is_main:
+        run_dir.write_config(config.to_dict(), run_hash)
+    seed_everything(config.seed)
+    data = load_data(config, run_dir, info)
+    seed_everything(config.seed)  # the model's initial weights depend on the seed only
+    model, model_config = build_model(config, len(data.vocab), device)
+    if info.is_main:
+        from clipaac_lib.fileio import atomic_write_json
+
+        atomic_write_json(run_dir.model_config_file, model_config.to_dict())
+    state = None
+    if config.resume and run_dir.has_checkpoint():
+        state = run_dir.load_checkpoint(map_location=device)
+        model.load_state_dict(strip_compiled_prefix(state["model"]))
+    if info.is_distributed:  # batch statistics over the global batch (before compiling and the optimiser)
+        model = D.convert_batchnorm(model, device.type)
+    model = fast_path(model, device, compile=config.compile)
+    optimizer = make_optimizer(model, config)
+    start_epoch, global_step, history = 1, 0, []
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        _match_layout(optimizer)
+        restore_rng(state["rng"])
+        start_epoch, global_step, history = state["epoch"] + 1, state["global_step"], state["history"]
+        log.info("resuming %s after epoch %d", run_dir.path, state["epoch"])
+    if info.is_distributed:
+        ddp_kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
+        model = torch.nn.parallel.DistributedDataParallel(model, **ddp_kwargs)
+
+    from tqdm.auto import tqdm
+
+    last_epoch = start_epoch - 1
+    epochs_bar = tqdm(total=config.num_epochs, initial=start_epoch - 1, desc=f"training {run_dir.path.name}",
+                      unit="epoch", disable=not (config.progress and info.is_main))
+    try:
+        for epoch in range(start_epoch, config.num_epochs + 1):
+            row, global_step = _train_epoch(model, optimizer, data, config, device, epoch, global_step, info,
+                                            run_dir, last_good_epoch=epoch - 1)
+            if info.is_main and config.validate_every and epoch % config.validate_every == 0:
+                row.update(_validate(_unwrap(model), data, config, device))
+            history.append(row)
+            if info.is_main:
+                run_dir.save_checkpoint(_checkpoint_state(model, optimizer, epoch, global_step, history))
+                run_dir.write_history(history)
+                _log_epoch(row)
+                shown = {"loss": row["train_loss"], "clips/s": row["clips_per_s"], "R@1": row.get("test_a2t_r1")}
+                epochs_bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items() if v is not None})
+            epochs_bar.update(1)
+            D.barrier()
+            last_epoch = epoch
+            if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < config.num_epochs:
+                return RunResult(run_dir.path, config, run_hash, history, epochs_completed=epoch,
+                                 train_seconds=_train_seconds(history))
+    finally:
+        epochs_bar.close()
+    seconds = _train_seconds(history)
+    if info.is_main:
+        run_dir.save_model(strip_compiled_prefix(_unwrap(model).state_dict()))
+        run_dir.mark_finished({"run_hash": run_hash, "epochs": last_epoch, "global_step": global_step,
+                               "train_seconds": seconds, "world_size": info.world_size})
+    D.barrier()
+    if not info.is_main:
+        return RunResult(run_dir.path, config, run_hash, history, epochs_completed=last_epoch, finished=True)
+    eval_model = None if config.compile else _unwrap(model)  # compiled stages would recompile per shape
+    return evaluate_and_save(run_dir, config, device, reused=False, model=eval_model, data=data)
+
+
+def _train_seconds(history: list[dict[str, Any]]) -> float:
+    """Training time over all epochs of the run (also across resumptions)."""
+    return float(sum(row.get("epoch_seconds", 0.0) for row in history))
+
+
+def _validate(model: Any, data: TrainData, config: TrainConfig, device: torch.device) -> dict[str, Any]:
+    """Per-epoch monitoring on the test split: caption NLL per token and retrieval recall."""
+    from clipaac_lib.train.evaluate import retrieval_recall, run_split
+
+    out = run_split(model, data.test, data.vocab, device=device, batch_size=config.eval_batch_size,
+                    nll=True, max_words=config.max_words, autocast=device.type == "cuda")
+    recall = retrieval_recall(out.audio_emb, out.text_emb, out.text_clip)
+    return {"test_caption_nll": out.caption_nll, **{f"test_{k}": v for k, v in recall.items()}}
+
+
+def _log_epoch(row: dict[str, Any]) -> None:
+    parts = [f"{k}={v:.4g}" if isinstance(v, float) and math.isfinite(v) else f"{k}={v}" for k, v in row.items()]
+    log.info("epoch done: %s", " ".join(parts))

@@ -1,0 +1,265 @@
+"""The run directory: everything one training run writes, in plain formats.
+
+Layout of ``<run_root>/<TrainConfig.run_name()>/``:
+
+- ``config.json``          the full :class:`TrainConfig` plus its ``run_hash``;
+- ``model_config.json``    the model's ``ModelConfig.to_dict()``; ``vocab.json`` the caption vocabulary;
+- ``checkpoint.pt``        the last finished epoch (model, optimiser, scheduler, RNG states), replaced
+                           atomically every epoch;
+- ``history.csv`` / ``history.json``  one row per epoch (losses, learning rates, clips/s, test loss and recall);
+- ``model.pt``             the final weights; ``finished.json`` marks a completed run;
+- ``eval-<tag>/``          ``scores.json`` (corpus scores, retrieval recall, decoding settings, config),
+                           ``captions.csv`` / ``captions.json`` (a caption per clip with its references).
+
+Checkpoints hold tensors and JSON only: ``torch.save`` of ``{"format", "meta" (a JSON string),
+"tensors" (name -> tensor)}``, read back with ``torch.load(weights_only=True)``; nested state such as
+an optimiser's is flattened to a JSON skeleton whose tensors are referenced by name.
+
+Notebook: ``notebooks/05_train.ipynb``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from clipaac_lib.fileio import atomic_open, atomic_write_json, atomic_write_text
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "RunDir",
+    "flatten_state",
+    "unflatten_state",
+    "save_tensors_and_meta",
+    "load_tensors_and_meta",
+    "capture_rng",
+    "restore_rng",
+]
+
+CHECKPOINT_FORMAT = "clipaac-checkpoint/1"
+_TENSOR_REF = "__tensor__"
+
+
+def flatten_state(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "") -> Any:
+    """Replace every tensor inside nested dicts/lists/tuples by ``{"__tensor__": name}``.
+
+    The tensors go into ``tensors`` (name -> tensor, detached and on the CPU); the returned skeleton is
+    JSON-serialisable when the leaves are numbers, strings, booleans or ``None``.
+    """
+    if isinstance(obj, torch.Tensor):
+        name = prefix or "tensor"
+        tensors[name] = obj.detach().cpu()
+        return {_TENSOR_REF: name}
+    if isinstance(obj, np.ndarray):
+        return flatten_state(torch.from_numpy(obj.copy()), tensors, prefix)
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            if not isinstance(key, (str, int)):
+                raise TypeError(f"state key {key!r} at {prefix!r} is neither a string nor an integer")
+            out[f"{'#' if isinstance(key, int) else ''}{key}"] = flatten_state(value, tensors, f"{prefix}.{key}")
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [flatten_state(value, tensors, f"{prefix}.{i}") for i, value in enumerate(obj)]
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} at {prefix!r} in a tensors+JSON checkpoint")
+
+
+def unflatten_state(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of :func:`flatten_state` (tuples come back as lists; integer keys as integers)."""
+    if isinstance(skeleton, dict):
+        if set(skeleton) == {_TENSOR_REF}:
+            return tensors[skeleton[_TENSOR_REF]]
+        return {
+            (int(key[1:]) if key.startswith("#") else key): unflatten_state(value, tensors)
+            for key, value in skeleton.items()
+        }
+    if isinstance(skeleton, list):
+        return [unflatten_state(value, tensors) for value in skeleton]
+    return skeleton
+
+
+def save_tensors_and_meta(path: str | Path, state: dict[str, Any]) -> None:
+    """Write nested ``state`` atomically as a tensors + JSON file (see the module docstring)."""
+    tensors: dict[str, torch.Tensor] = {}
+    skeleton = flatten_state(state, tensors)
+    payload = {"format": CHECKPOINT_FORMAT, "meta": json.dumps(skeleton), "tensors": tensors}
+    with atomic_open(path, "wb") as handle:
+        torch.save(payload, handle)
+
+
+def load_tensors_and_meta(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a file written by :func:`save_tensors_and_meta` with ``weights_only=True``."""
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 (re-raised with the file named)
+        raise RuntimeError(
+            f"{path}: not a readable clipaac checkpoint ({err}); delete it to start the run afresh"
+        ) from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise RuntimeError(f"{path}: not a {CHECKPOINT_FORMAT} file; delete it to start the run afresh")
+    return unflatten_state(json.loads(payload["meta"]), payload["tensors"])
+
+
+def capture_rng() -> dict[str, Any]:
+    """The states of Python's, NumPy's and torch's (CPU and CUDA) random generators."""
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {"name": np_state[0], "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+                  "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Inverse of :func:`capture_rng` (after a round trip through :func:`flatten_state`)."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    torch.set_rng_state(state["torch"].to(torch.uint8))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.to(torch.uint8) for s in state["cuda"]])
+
+
+class RunDir:
+    """Paths and readers/writers of one run directory (see the module docstring for the layout)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    # -- paths
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def model_config_file(self) -> Path:
+        return self.path / "model_config.json"
+
+    @property
+    def vocab_file(self) -> Path:
+        return self.path / "vocab.json"
+
+    @property
+    def checkpoint_file(self) -> Path:
+        return self.path / "checkpoint.pt"
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / "model.pt"
+
+    @property
+    def finished_file(self) -> Path:
+        return self.path / "finished.json"
+
+    def eval_dir(self, tag: str) -> Path:
+        return self.path / f"eval-{tag}"
+
+    # -- state
+    def exists(self) -> bool:
+        return self.config_file.is_file()
+
+    def is_finished(self) -> bool:
+        return self.finished_file.is_file() and self.model_file.is_file()
+
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint_file.is_file()
+
+    def require(self) -> RunDir:
+        """Raise ``FileNotFoundError`` with advice unless this is a run directory."""
+        if not self.path.is_dir():
+            raise FileNotFoundError(
+                f"run directory {self.path} does not exist; train one with `clipaac train` "
+                "(it prints the run directory) or check the path"
+            )
+        if not self.config_file.is_file():
+            raise FileNotFoundError(f"{self.path} is not a clipaac run directory (no config.json inside)")
+        return self
+
+    # -- writers
+    def write_config(self, config_dict: dict[str, Any], run_hash: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.config_file, {**config_dict, "run_hash": run_hash})
+
+    def read_config_dict(self) -> dict[str, Any]:
+        data = json.loads(self.config_file.read_text(encoding="utf-8"))
+        data.pop("run_hash", None)
+        return data
+
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        save_tensors_and_meta(self.checkpoint_file, state)
+
+    def load_checkpoint(self, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+        return load_tensors_and_meta(self.checkpoint_file, map_location)
+
+    def save_model(self, state_dict: dict[str, torch.Tensor]) -> None:
+        save_tensors_and_meta(self.model_file, {"model": dict(state_dict)})
+
+    def load_model_state(self, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+        return load_tensors_and_meta(self.model_file, map_location)["model"]
+
+    def write_history(self, history: list[dict[str, Any]]) -> None:
+        atomic_write_json(self.path / "history.json", history)
+        atomic_write_text(self.path / "history.csv", rows_to_csv(history))
+
+    def read_history(self) -> list[dict[str, Any]]:
+        path = self.path / "history.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+    def mark_finished(self, summary: dict[str, Any]) -> None:
+        atomic_write_json(self.finished_file, summary)
+
+    def read_finished(self) -> dict[str, Any]:
+        return json.loads(self.finished_file.read_text(encoding="utf-8"))
+
+    def write_evaluation(self, tag: str, scores: dict[str, Any], captions: list[dict[str, Any]]) -> Path:
+        """Write ``scores.json`` and ``captions.csv``/``.json`` under ``eval-<tag>/``; return the folder."""
+        folder = self.eval_dir(tag)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(folder / "captions.json", captions)
+        flat = [{**{k: v for k, v in row.items() if k != "references"},
+                 **{f"reference_{i + 1}": ref for i, ref in enumerate(row.get("references", []))}}
+                for row in captions]
+        atomic_write_text(folder / "captions.csv", rows_to_csv(flat))
+        atomic_write_json(folder / "scores.json", scores)  # written last: its presence means complete
+        return folder
+
+    def read_evaluation(self, tag: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        folder = self.eval_dir(tag)
+        if not (folder / "scores.json").is_file():
+            return None
+        scores = json.loads((folder / "scores.json").read_text(encoding="utf-8"))
+        captions = json.loads((folder / "captions.json").read_text(encoding="utf-8"))
+        return scores, captions
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV text of a list of dicts (columns in first-seen order; missing cells empty)."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in columns})
+    return buffer.getvalue()

@@ -1,0 +1,209 @@
+"""Building what a run needs from its :class:`TrainConfig`: device, data, vocabulary, model.
+
+Notebook: ``notebooks/05_train.ipynb``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from clipaac_lib.train import distributed as D
+from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.rundir import RunDir
+
+__all__ = ["TrainData", "resolve_device", "default_run_root", "data_root", "open_split", "load_data",
+           "build_model_config", "build_model", "collate_train", "LimitedDataset", "references_of"]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def default_run_root() -> Path:
+    """``<cache>/runs`` (``$CLIPAAC_CACHE/runs`` when set)."""
+    from clipaac_lib.paths import subdir
+
+    return subdir("runs")
+
+
+def data_root(config: TrainConfig) -> Path:
+    """The dataset root of ``config``: ``data_root``, else the cache's synthetic or Clotho folder."""
+    if config.data_root:
+        return Path(config.data_root).expanduser()
+    from clipaac_lib.data import default_data_root, default_synthetic_root
+
+    return default_synthetic_root() if config.dataset == "synthetic" else default_data_root()
+
+
+class LimitedDataset(Dataset):
+    """The first ``limit`` clips of a :class:`~clipaac_lib.data.ClothoDataset` (same item format)."""
+
+    def __init__(self, base: Any, limit: int | None) -> None:
+        self.base = base
+        self.size = len(base) if limit is None else min(limit, len(base))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> Any:
+        if not 0 <= index < self.size:
+            raise IndexError(f"clip {index} outside [0, {self.size})")
+        return self.base[index]
+
+    def captions(self, index: int) -> list[str]:
+        return self.base.captions(index)
+
+    @property
+    def file_names(self) -> list[str]:
+        return self.base.file_names[: self.size]
+
+    def __getattr__(self, name: str) -> Any:  # sample_rate, split, folder, ...
+        if name == "base":
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+
+def open_split(config: TrainConfig, split: str, sample_rate: int, limit: int | None,
+               progress: bool = False) -> LimitedDataset:
+    """A split of the configured dataset at the model's rate, cut to ``max_seconds``, decoded-audio cached.
+
+    The default synthetic set is generated on first use (offline, deterministic); a folder that already
+    holds a Clotho-format dataset is used as it is.
+    """
+    from clipaac_lib.data import ClothoDataset, dataset_folder, make_synthetic_clotho
+
+    root = data_root(config)
+    folder = dataset_folder(root)
+    if config.dataset == "synthetic" and not any(folder.glob("clotho_captions_*.csv")):
+        make_synthetic_clotho(root, progress=progress)  # the embedded default: generated offline, once
+    ds = ClothoDataset(root, split, sample_rate=sample_rate, max_seconds=config.max_seconds, cache=True,
+                       progress=progress)
+    return LimitedDataset(ds, limit)
+
+
+def collate_train(items: list[Any], vocab: Any, max_words: int, pad_to: int | None = None) -> dict[str, Any]:
+    """The data issue's ``collate_pairs`` plus ``text_tokens`` (B, 77), the CLIP BPE ids of the captions;
+    with ``pad_to`` the audio is zero-padded to that many samples (``audio_lengths`` keep the true ones)."""
+    from clipaac_lib.data import collate_pairs
+    from clipaac_lib.model import tokenize
+
+    batch = collate_pairs(items, vocab, max_words=max_words)
+    batch["text_tokens"] = tokenize(list(batch["captions"]))
+    audio = batch["audio"]  # (B, S)
+    if pad_to is not None and audio.shape[1] < pad_to:
+        batch["audio"] = torch.nn.functional.pad(audio, (0, pad_to - audio.shape[1]))  # (B, pad_to)
+    return batch
+
+
+@dataclass
+class TrainData:
+    """Training loader (its batch sampler shards global batches under torchrun), test split, vocabulary."""
+
+    train: Any
+    test: Any
+    vocab: Any
+    loader: DataLoader
+    batch_sampler: Any
+
+
+def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | None = None,
+              sample_rate: int | None = None) -> TrainData:
+    """Open the splits, build (or read back) the vocabulary and the training loader.
+
+    The vocabulary comes from the training captions; it is written to the run directory, and read
+    from there when present (a resumed run keeps its ids).
+    """
+    from clipaac_lib.data import CaptionPairs, NoSameClipBatchSampler, Vocabulary
+
+    info = info or D.DistInfo()
+    rate = sample_rate or build_model_config(config, vocab_size=8).sample_rate
+    show = config.progress and info.is_main
+    if info.is_main:  # rank 0 generates and caches the data first; the others then just read it
+        train_ds = open_split(config, config.train_split, rate, config.limit_train_clips, show)
+        test_ds = open_split(config, config.test_split, rate, config.limit_test_clips, show)
+    D.barrier()
+    if not info.is_main:
+        train_ds = open_split(config, config.train_split, rate, config.limit_train_clips)
+        test_ds = open_split(config, config.test_split, rate, config.limit_test_clips)
+    if run_dir is not None and run_dir.vocab_file.is_file():
+        vocab = Vocabulary.load(run_dir.vocab_file)
+    else:
+        captions = [c for i in range(len(train_ds)) for c in train_ds.captions(i)]
+        vocab = Vocabulary.build(captions, min_count=config.min_word_count)
+        if run_dir is not None and info.is_main:
+            run_dir.path.mkdir(parents=True, exist_ok=True)
+            vocab.save(run_dir.vocab_file)
+    pairs = CaptionPairs(train_ds)
+    sampler: Any = NoSameClipBatchSampler(pairs, config.batch_size, shuffle=True, seed=config.seed,
+                                          drop_last=False)
+    if info.is_distributed:
+        sampler = D.ShardedBatchSampler(sampler, info.rank, info.world_size)
+    loader = DataLoader(
+        pairs, batch_sampler=sampler, num_workers=config.num_workers,
+        collate_fn=partial(collate_train, vocab=vocab, max_words=config.max_words,
+                           pad_to=round(config.max_seconds * rate) if config.fixed_length else None),
+        pin_memory=torch.cuda.is_available() and config.device != "cpu",
+        persistent_workers=config.num_workers > 0, generator=torch.Generator().manual_seed(config.seed),
+    )
+    return TrainData(train_ds, test_ds, vocab, loader, sampler)
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def build_model_config(config: TrainConfig, vocab_size: int) -> Any:
+    """The ``ModelConfig`` of a run: the ``small``/``paper`` preset, ``model_overrides`` (nested dict),
+    then ``audio_memory`` and the decoder's ``dropout`` from the training configuration."""
+    from clipaac_lib.model import ModelConfig
+
+    preset = ModelConfig.paper if config.model_config == "paper" else ModelConfig.small
+    data = _merge(preset(vocab_size=vocab_size).to_dict(), config.model_overrides)
+    data["vocab_size"] = vocab_size
+    if config.audio_memory is not None:
+        data["audio_memory"] = config.audio_memory
+    data.setdefault("decoder", {})["dropout"] = config.dropout
+    try:
+        return ModelConfig.from_dict(data)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"model_overrides {config.model_overrides!r} give an invalid ModelConfig: {err}") from err
+
+
+def build_model(config: TrainConfig, vocab_size: int, device: torch.device,
+                init: bool = True) -> tuple[Any, Any]:
+    """A fresh model on ``device`` (seed it first for reproducible weights), initialised with
+    ``config.init`` and frozen with ``config.freeze_encoder``; returns ``(model, model_config)``."""
+    from clipaac_lib.model import CLIPAAC
+
+    model_config = build_model_config(config, vocab_size)
+    model = CLIPAAC(model_config)
+    if init and config.init != "random":
+        from clipaac_lib.pretrained import apply_init
+
+        apply_init(model, config.init)
+    if config.freeze_encoder:
+        from clipaac_lib.pretrained import freeze_encoder
+
+        freeze_encoder(model)
+    return model.to(device), model_config
+
+
+def references_of(dataset: Any) -> Sequence[list[str]]:
+    """The reference captions of every clip (no audio read)."""
+    return [dataset.captions(i) for i in range(len(dataset))]
