@@ -73,14 +73,20 @@ def _scores_row(job: Job) -> dict[str, Any]:
             "run_dir": str(result.run_dir)}
 
 
-def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str], *,
+def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *,
              notebook: str | os.PathLike[str] = TRAIN_NOTEBOOK) -> Any:
     """Run every job whose weights are available and return a pandas DataFrame, one row per system:
-    its parameters, ``status`` ("ran" or why not), the test metrics and audio-to-text recall@1."""
+    its parameters, ``status`` ("ran" or why not), the test metrics and audio-to-text recall@1.
+
+    The executed notebooks go to ``out_dir`` (default ``<cache>/ablations``).
+    """
     import pandas as pd
     from tqdm.auto import tqdm
 
+    from clipaac_lib.paths import subdir
     from clipaac_lib.pretrained import INIT_WEIGHTS, weights_present
+
+    out_dir = subdir("ablations") if out_dir is None else out_dir
 
     rows = []
     for job in tqdm(jobs, desc="ablation systems"):
