@@ -147,7 +147,9 @@ def test_run_hash_depends_only_on_what_changes_the_weights(tmp_path: Path) -> No
 
 def test_smoke_shrinks_the_run_but_never_enlarges_it() -> None:
     smoke = TrainConfig(smoke=True).resolved()
-    assert smoke.num_epochs == 1 and smoke.limit_train_clips == 8 and smoke.max_seconds <= 2.0
+    assert smoke.num_epochs == 1 and smoke.limit_train_clips == 16 and smoke.max_seconds <= 2.0
+    # the paper's largest batch (16, Table 2) must still fit the smoke run's clips
+    assert TrainConfig(smoke=True, batch_size=16).resolved().limit_train_clips >= 16
     assert TrainConfig(smoke=True, limit_train_clips=3).resolved().limit_train_clips == 3
     assert TrainConfig(smoke=True).run_hash() != TrainConfig().run_hash()
 

@@ -55,7 +55,7 @@ SYNTHETIC_EPOCHS = 3
 #: What ``smoke=True`` shrinks (a seconds-long end-to-end check of the whole pipeline).
 SMOKE_OVERRIDES: dict[str, Any] = {
     "num_epochs": 1,
-    "limit_train_clips": 8,
+    "limit_train_clips": 16,  # room for batch size 16 (a batch holds one caption per clip)
     "limit_test_clips": 4,
     "max_seconds": 2.0,
     "beam_size": 2,
