@@ -50,8 +50,12 @@ def table2_jobs(init: str = "audio_text", **common: Any) -> list[Job]:
 def run_job(job: Job, out_dir: str | os.PathLike[str], notebook: str | os.PathLike[str] = TRAIN_NOTEBOOK,
             *, progress: bool = False) -> Path:
     """Execute ``notebook`` with ``job.params`` via papermill; the executed copy goes to ``out_dir``."""
+    import logging
+
     import papermill
 
+    # papermill warns about every parameter-cell comment it cannot type-infer; the injected values are fine
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     out = Path(out_dir) / f"{job.name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(str(notebook), str(out), parameters=job.params, kernel_name="python3",
