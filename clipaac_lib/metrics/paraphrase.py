@@ -22,6 +22,7 @@ Notebook: ``notebooks/04_metrics.ipynb``.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -56,13 +57,18 @@ def default_table() -> Path:
 
 
 def _source_key(table: Path) -> dict[str, object]:
-    stat = table.stat()
-    return {
-        "version": INDEX_VERSION,
-        "source": str(table),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-    }
+    """What identifies the table's content: its size and a digest of its first and last MiB.
+
+    Not its path or mtime, so that several virtual environments (each with its own copy of
+    pycocoevalcap's table) share one index in the user cache instead of rebuilding it in turn.
+    """
+    size = table.stat().st_size
+    digest = hashlib.sha256()
+    with open(table, "rb") as handle:
+        digest.update(handle.read(1 << 20))
+        handle.seek(max(0, size - (1 << 20)))
+        digest.update(handle.read(1 << 20))
+    return {"version": INDEX_VERSION, "size": size, "head_tail_sha256": digest.hexdigest()}
 
 
 class ParaphraseIndex:
