@@ -31,7 +31,8 @@ from torch.utils.data import Dataset, Sampler
 from clipaac_lib.data.audio import pad_batch
 from clipaac_lib.data.text import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 
-__all__ = ["CaptionPairs", "PairItem", "NoSameClipBatchSampler", "collate_pairs", "collate_clips"]
+__all__ = ["CaptionPairs", "PairItem", "NoSameClipBatchSampler", "collate_pairs", "collate_clips",
+           "teacher_forcing_tokens"]
 
 
 class _ClipDataset(Protocol):
@@ -147,6 +148,21 @@ class NoSameClipBatchSampler(Sampler[list[int]]):
         return len(self._batches())
 
 
+def teacher_forcing_tokens(captions: Sequence[str], vocab: Vocabulary, max_words: int = 30
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The decoder's input and target for each caption: ``caption_in`` = <bos> w1..wn and ``caption_out``
+    = w1..wn <eos>, both (B, M) long padded with <pad>, ``M = 1 + the longest caption`` (at most
+    ``max_words`` words)."""
+    encoded = [vocab.encode(caption)[:max_words] for caption in captions]
+    width = 1 + max(len(ids) for ids in encoded)
+    caption_in = torch.full((len(encoded), width), PAD_ID, dtype=torch.long)  # (B, M)
+    caption_out = torch.full((len(encoded), width), PAD_ID, dtype=torch.long)  # (B, M)
+    for i, ids in enumerate(encoded):
+        caption_in[i, : len(ids) + 1] = torch.tensor([BOS_ID, *ids], dtype=torch.long)
+        caption_out[i, : len(ids) + 1] = torch.tensor([*ids, EOS_ID], dtype=torch.long)
+    return caption_in, caption_out
+
+
 def collate_pairs(items: Sequence[PairItem], vocab: Vocabulary, max_words: int = 30) -> dict[str, Any]:
     """Batch pair items: padded audio and teacher-forcing captions (see the module docstring).
 
@@ -157,13 +173,7 @@ def collate_pairs(items: Sequence[PairItem], vocab: Vocabulary, max_words: int =
     if max_words < 1:
         raise ValueError(f"max_words must be >= 1, got {max_words}")
     audio, audio_lengths = pad_batch([item["audio"] for item in items])  # (B, S), (B,)
-    encoded = [vocab.encode(item["caption"])[:max_words] for item in items]
-    width = 1 + max(len(ids) for ids in encoded)
-    caption_in = torch.full((len(items), width), PAD_ID, dtype=torch.long)  # (B, M)
-    caption_out = torch.full((len(items), width), PAD_ID, dtype=torch.long)  # (B, M)
-    for i, ids in enumerate(encoded):
-        caption_in[i, : len(ids) + 1] = torch.tensor([BOS_ID, *ids], dtype=torch.long)
-        caption_out[i, : len(ids) + 1] = torch.tensor([*ids, EOS_ID], dtype=torch.long)
+    caption_in, caption_out = teacher_forcing_tokens([item["caption"] for item in items], vocab, max_words)
     return {
         "audio": audio,
         "audio_lengths": audio_lengths,

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from clipaac_lib.data.batching import teacher_forcing_tokens
 from clipaac_lib.train.decode import DecodeConfig, search
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "chance_recall",
     "run_split",
     "score_split",
-    "encode_captions",
 ]
 
 
@@ -97,20 +97,6 @@ def chance_recall(n_clips: int, captions_per_clip: int = 5, ks: Sequence[int] = 
     return out
 
 
-def encode_captions(captions: Sequence[str], vocab: Any, max_words: int, pad_id: int = 0,
-                    bos_id: int = 1, eos_id: int = 2) -> tuple[Tensor, Tensor]:
-    """Teacher-forcing pair for the decoder: ``caption_in`` = <bos> w1..wn, ``caption_out`` = w1..wn <eos>,
-    both (B, M) padded with ``pad_id``; captions are cut to ``max_words`` words."""
-    rows = [vocab.encode(c)[:max_words] for c in captions]
-    width = max(len(r) for r in rows) + 1
-    caption_in = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    caption_out = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    for i, ids in enumerate(rows):
-        caption_in[i, : len(ids) + 1] = torch.tensor([bos_id, *ids])
-        caption_out[i, : len(ids) + 1] = torch.tensor([*ids, eos_id])
-    return caption_in, caption_out
-
-
 @torch.no_grad()
 def run_split(model: Any, dataset: Dataset, vocab: Any, *, device: torch.device | str = "cpu",
               batch_size: int = 32, decode: DecodeConfig | None = None, nll: bool = False,
@@ -150,7 +136,7 @@ def run_split(model: Any, dataset: Dataset, vocab: Any, *, device: torch.device 
                     counts = torch.tensor([len(clip) for clip in refs], device=device)
                     memory = enc.memory.repeat_interleave(counts, dim=0)  # (R, T, D)
                     mask = None if enc.memory_mask is None else enc.memory_mask.repeat_interleave(counts, dim=0)
-                    caption_in, caption_out = encode_captions(flat, vocab, max_words)
+                    caption_in, caption_out = teacher_forcing_tokens(flat, vocab, max_words)
                     logits = model.decode(memory, caption_in.to(device), mask)  # (R, M, V)
                     target = caption_out.to(device)
                     nll_sum += float(F.cross_entropy(logits.float().transpose(1, 2), target, ignore_index=0,
