@@ -23,7 +23,7 @@ import torch
 
 from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.loop import compute_loss, make_optimizer
+from clipaac_lib.train.step import compute_loss, make_optimizer
 
 
 def step_time(threads: int, batch: int, seconds: float, steps: int) -> float:

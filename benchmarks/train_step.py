@@ -11,7 +11,7 @@ Variants (``--variants``, comma-separated):
 - ``fp32``: plain float32 eager step (the baseline (a));
 - ``bf16``: bf16 autocast;
 - ``fast``: our training fast path (b) = bf16 autocast + channels-last + cuDNN autotuning + TF32 + fused Adam
-  (:func:`clipaac_lib.train.loop.fast_path`), what ``clipaac train`` runs on CUDA;
+  (:func:`clipaac_lib.train.step.fast_path`), what ``clipaac train`` runs on CUDA;
 - ``fast-compile``: ``fast`` with ``torch.compile`` of the ResNeXt stages (``--compile`` in training);
 - ``fast-compile-full``: ``fast`` with the whole audio head compiled (mode ``max-autotune-no-cudagraphs``).
 
@@ -38,8 +38,8 @@ import torch
 
 from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.loop import compute_loss, fast_path, make_optimizer
 from clipaac_lib.train.setup import resolve_device
+from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer
 
 VARIANTS = ("fp32", "bf16", "fast", "fast-compile", "fast-compile-full")
 

@@ -57,8 +57,8 @@ def test_warmup_rises_linearly_over_the_first_epochs() -> None:
 
 def test_optimizer_has_the_two_parameter_groups() -> None:
     from clipaac_lib.model import CLIPAAC
-    from clipaac_lib.train.loop import make_optimizer
     from clipaac_lib.train.setup import build_model_config
+    from clipaac_lib.train.step import make_optimizer
 
     cfg = TrainConfig(init="audio", model_overrides={"embed_dim": 16, "text": {"width": 16, "heads": 2, "layers": 1},
                                                      "decoder": {"d_model": 16, "heads": 2, "ffn_dim": 32}})

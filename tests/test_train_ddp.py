@@ -18,14 +18,14 @@ import torch
 from clipaac_lib.train import TrainConfig, train
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.distributed import ShardedBatchSampler, shard_sizes
-from clipaac_lib.train.loop import compute_loss
 from clipaac_lib.train.rundir import RunDir
+from clipaac_lib.train.step import compute_loss
 
 REPO = Path(__file__).resolve().parents[1]
 
 TINY_MODEL = {
     "embed_dim": 32,
-    "audio": {"stem_width": 8, "groups": 4, "width_per_group": 16, "fbsp_grad_normalize": False},
+    "audio": {"stem_width": 8, "groups": 4, "width_per_group": 16},
     "text": {"width": 32, "heads": 2, "layers": 1},
     "decoder": {"d_model": 32, "heads": 2, "ffn_dim": 64},
 }
@@ -36,13 +36,13 @@ GLOBAL_BATCH = 8
 STEP_CONFIG = TrainConfig(alpha=0.2, lam=0.5, label_smoothing=0.1, dropout=0.0)
 
 
-def _tiny_float64_model() -> torch.nn.Module:
+def _tiny_float64_model(fbsp_grad_normalize: bool = False) -> torch.nn.Module:
     from clipaac_lib.model import CLIPAAC
     from clipaac_lib.train.setup import build_model_config
 
-    # fbsp_grad_normalize rescales the fbsp gradient by its own max in each process's backward, a step
-    # that does not commute with averaging over processes: switched off for this exact comparison.
-    overrides = {**TINY_MODEL, "audio": {**TINY_MODEL["audio"], "fbsp_grad_normalize": False}}
+    # fbsp_grad_normalize rescales the fbsp gradients by their max-abs; off for the plain step comparison,
+    # on for the one that checks the rescaling happens after DDP's averaging
+    overrides = {**TINY_MODEL, "audio": {**TINY_MODEL["audio"], "fbsp_grad_normalize": fbsp_grad_normalize}}
     torch.manual_seed(0)
     model_config = build_model_config(STEP_CONFIG.replace(model_overrides=overrides), vocab_size=20)
     return CLIPAAC(model_config).double()
@@ -77,10 +77,18 @@ def _gradient_step(out_file: str) -> None:
     local = {k: v[start : start + sizes[info.rank]] for k, v in _global_batch().items()}
     loss, l_cl, l_ce = compute_loss(ddp, local, STEP_CONFIG, torch.device("cpu"), autocast=False)
     loss.backward()
+    # the same step with AudioCLIP's fbsp gradient rescaling, deferred as the training loop does it
+    rescaled = D.convert_batchnorm(_tiny_float64_model(fbsp_grad_normalize=True), "cpu")
+    deferred = D.defer_fbsp_grad_normalize(rescaled)
+    ddp_rescaled = torch.nn.parallel.DistributedDataParallel(rescaled)  # kept alive: its reducer averages
+    compute_loss(ddp_rescaled, local, STEP_CONFIG, torch.device("cpu"), autocast=False)[0].backward()
+    for layer in deferred:
+        layer.normalize_grads()
     if info.is_main:
         grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
         running = {n: b for n, b in model.named_buffers() if "running" in n}
-        torch.save({"l_cl": l_cl, "l_ce": l_ce, "grads": grads, "running": running}, out_file)
+        fbsp = {n: p.grad for n, p in rescaled.named_parameters() if ".fbsp." in n}
+        torch.save({"l_cl": l_cl, "l_ce": l_ce, "grads": grads, "running": running, "fbsp_grads": fbsp}, out_file)
 
 
 def _flags(options: dict) -> list[str]:
@@ -136,6 +144,21 @@ def test_one_ddp_step_has_the_gradient_of_the_global_batch(torchrun_job: dict) -
     for name, buffer in model.named_buffers():
         if "running" in name:
             torch.testing.assert_close(two["running"][name], buffer, rtol=1e-8, atol=1e-10)
+
+
+def test_fbsp_gradient_rescaling_happens_after_the_average(torchrun_job: dict) -> None:
+    """AudioCLIP divides the fbsp gradients by their max-abs. Under DDP that must act on the averaged
+    gradient: then 2 processes equal 1 process holding the global batch (with the rescaling in its
+    backward pass, as AudioCLIP's hooks do it)."""
+    two = torch.load(torchrun_job["step_file"], weights_only=True)["fbsp_grads"]
+    model = _tiny_float64_model(fbsp_grad_normalize=True)
+    loss, _, _ = compute_loss(model, _global_batch(), STEP_CONFIG, torch.device("cpu"), autocast=False)
+    loss.backward()
+    one = {n: p.grad for n, p in model.named_parameters() if ".fbsp." in n}
+    assert sorted(one) == sorted(two) and len(one) == 3  # m, fb, fc
+    for name, grad in one.items():
+        assert float(grad.abs().max()) == pytest.approx(1.0, rel=1e-6)  # rescaled to unit max
+        torch.testing.assert_close(two[name], grad, rtol=1e-6, atol=1e-9, msg=lambda m, name=name: f"{name}: {m}")
 
 
 def test_global_batch_norm_keeps_the_parameters_and_equals_batch_norm_alone() -> None:

@@ -130,11 +130,18 @@ def load_audio(
 
 
 def pad_batch(waves: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zero-pad 1-D clips to the longest: returns ``audio (B, S)`` and ``audio_lengths (B,)`` (long)."""
+    """Zero-pad 1-D clips to the longest: returns ``audio (B, S)`` and ``audio_lengths (B,)`` (long).
+
+    The batch is float32, or int16 when every clip is int16 samples (``ClothoDataset(audio_dtype="int16")``);
+    int16 clips cannot be mixed with float ones."""
     if len(waves) == 0:
         raise ValueError("pad_batch needs at least one clip")
+    int16 = [w.dtype == torch.int16 for w in waves]
+    if any(int16) and not all(int16):
+        raise ValueError("a batch mixes int16 samples and float waveforms; open every dataset with the same "
+                         "audio_dtype")
     lengths = torch.tensor([int(w.shape[-1]) for w in waves], dtype=torch.long)
-    out = torch.zeros(len(waves), int(lengths.max()), dtype=torch.float32)  # (B, S)
+    out = torch.zeros(len(waves), int(lengths.max()), dtype=torch.int16 if all(int16) else torch.float32)  # (B, S)
     for i, w in enumerate(waves):
         if w.ndim != 1:
             raise ValueError(f"clip {i} has shape {tuple(w.shape)}; expected a 1-D waveform")

@@ -90,8 +90,12 @@ class AudioCache:
         return state
 
     def __getitem__(self, i: int) -> torch.Tensor:
+        return from_int16(self.samples(i))
+
+    def samples(self, i: int) -> np.ndarray:
+        """The stored int16 samples (S,) of clip ``i`` (a copy; ``cache[i]`` is them as float32 / 32768)."""
         start, length = int(self.offsets[i]), int(self.lengths[i])
-        return from_int16(np.asarray(self._data()[start : start + length]))
+        return np.array(self._data()[start : start + length])
 
     def get(self, name: str) -> torch.Tensor:
         """The cached samples of the clip called ``name``."""

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from clipaac_lib import paths
 from clipaac_lib.data.audio import AudioError, audio_info, load_audio
-from clipaac_lib.data.cache import AudioCache, cache_folder
+from clipaac_lib.data.cache import AudioCache, cache_folder, to_int16
 from clipaac_lib.data.clotho_csv import (
     SKIP_HINT,
     CaptionRow,
@@ -100,7 +100,10 @@ class ClothoDataset(Dataset[ClothoItem]):
     ``split`` is ``development``, ``validation``, ``evaluation``, or the paper's ``train``
     (development + validation) or ``test`` (evaluation). ``ds[i]`` is a dict with ``file_name``,
     ``audio`` (float32 (S,), mono, in [-1, 1], at ``sample_rate``, the first ``max_seconds`` seconds)
-    and ``captions`` (the five strings exactly as in the CSV).
+    and ``captions`` (the five strings exactly as in the CSV). With ``audio_dtype="int16"`` the audio
+    is the int16 samples ``round(x * 32768)`` instead, straight from the cache: half the bytes on their
+    way to a GPU, which turns them back into float32 ``x / 32768``
+    (:func:`clipaac_lib.train.step.audio_to_device`); training uses this.
 
     ``cache=True`` decodes and resamples every clip once into an int16 memmap (rebuilt when the
     files, rate or crop change) so that an epoch only reads memory. ``on_error="raise"`` stops at the
@@ -120,6 +123,7 @@ class ClothoDataset(Dataset[ClothoItem]):
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         progress: bool = True,
+        audio_dtype: str = "float32",
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
@@ -127,6 +131,8 @@ class ClothoDataset(Dataset[ClothoItem]):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        if audio_dtype not in ("float32", "int16"):
+            raise ValueError(f"audio_dtype must be 'float32' or 'int16', got {audio_dtype!r}")
         if max_seconds is not None and max_seconds <= 0:
             raise ValueError(f"max_seconds must be positive or None, got {max_seconds}")
         self.folder = dataset_folder(default_data_root() if root is None else root)
@@ -134,6 +140,7 @@ class ClothoDataset(Dataset[ClothoItem]):
         self.sample_rate = int(sample_rate)
         self.max_seconds = max_seconds
         self.on_error = on_error
+        self.audio_dtype = audio_dtype
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.folder / ".cache"
         self.skipped: list[DataIssue] = []
         self._metadata: dict[str, dict[str, dict[str, str]]] = {}
@@ -213,8 +220,10 @@ class ClothoDataset(Dataset[ClothoItem]):
 
     def __getitem__(self, index: int) -> ClothoItem:
         clip = self._clips[index]
-        if clip.cache is not None:
-            audio = clip.cache[clip.position]
+        if clip.cache is not None and self.audio_dtype == "int16":
+            audio = torch.from_numpy(clip.cache.samples(clip.position))  # (S,) int16
+        elif clip.cache is not None:
+            audio = clip.cache[clip.position]  # (S,) float32
         else:
             try:
                 audio = load_audio(clip.path, self.sample_rate, self.max_seconds)
@@ -223,6 +232,8 @@ class ClothoDataset(Dataset[ClothoItem]):
                 csv_path = self.folder / f"clotho_captions_{clip.source}.csv"
                 raise ClothoFormatError(DataIssue(csv_path, row.row, row.line, row.file_name, str(err)),
                                         _AUDIO_HINT) from err
+            if self.audio_dtype == "int16":
+                audio = torch.from_numpy(to_int16(audio))  # (S,) the samples the cache would hold
         return {"file_name": clip.row.file_name, "audio": audio, "captions": list(clip.row.captions)}
 
     def captions(self, index: int) -> list[str]:

@@ -24,15 +24,13 @@ import torch
 from torch import Tensor, nn
 
 from .attention import sinusoidal_positions
+from .checks import check_audio_values
 from .config import ModelConfig
 from .decoder import CaptionDecoder
 from .esresnext import ESResNeXtFBSP
 from .text import TextTransformer
 
 __all__ = ["AudioEncoding", "CLIPAACOutput", "CLIPAAC"]
-
-_MAX_ABS_AUDIO = 2.0  # louder input is almost surely in int16 range, not [-1, 1]
-
 
 class AudioEncoding(NamedTuple):
     """What the audio side gives the decoder."""
@@ -75,27 +73,24 @@ class CLIPAAC(nn.Module):
         """1/t as a 0-d tensor: clamp(exp(logit_scale_at), 1, 100) (AudioCLIP's audio-text scale)."""
         return self.logit_scale_at.exp().clamp(1.0, 100.0)
 
-    def _check_audio(self, audio: Tensor) -> None:
+    def _check_audio(self, audio: Tensor, check_values: bool = True) -> None:
         if audio.dim() != 2 or not audio.is_floating_point():
             raise ValueError(
                 f"audio must be a float tensor (batch, samples) of mono waveforms at "
                 f"{self.config.sample_rate} Hz, got {audio.dtype} {tuple(audio.shape)}"
             )
-        peak = float(audio.detach().abs().max()) if audio.numel() else 0.0
-        if not math.isfinite(peak) or peak > _MAX_ABS_AUDIO:
-            raise ValueError(
-                f"audio must be waveforms in [-1, 1]; got a peak of {peak:g}. Int16-range audio (AudioCLIP's "
-                "loader convention) must be divided by 32768 first; the model applies AudioCLIP's scaling "
-                "itself."
-            )
+        if check_values:
+            check_audio_values(audio)
 
-    def encode_audio(self, audio: Tensor, lengths: Tensor | None = None) -> AudioEncoding:
+    def encode_audio(self, audio: Tensor, lengths: Tensor | None = None, *, check_values: bool = True
+                     ) -> AudioEncoding:
         """[-1, 1] audio (B, S) -> :class:`AudioEncoding`.
 
         ``lengths`` (B,) optional: real samples per clip when the batch is zero-padded; it only masks
         padded time steps of the ``"frames"`` memory (the embedding still sees the padding).
+        ``check_values=False`` skips the peak check (a GPU synchronisation) for audio checked before.
         """
-        self._check_audio(audio)
+        self._check_audio(audio, check_values)
         audio_emb, features = self.audio.forward_features(audio)  # (B, L), (B, C, F', T')
         if self.config.audio_memory == "embedding":
             memory = self.memory_norm(self.memory_proj(audio_emb))[:, None, :]  # (B, 1, d)
@@ -114,15 +109,16 @@ class CLIPAAC(nn.Module):
             mask = torch.arange(memory.shape[1], device=audio.device)[None, :] < steps[:, None]  # (B, T')
         return AudioEncoding(audio_emb, memory, mask)
 
-    def encode_text(self, text_tokens: Tensor) -> Tensor:
+    def encode_text(self, text_tokens: Tensor, *, check_values: bool = True) -> Tensor:
         """CLIP BPE ids (B, 77) from :func:`clipaac_lib.model.tokenize` -> text embeddings (B, L)."""
         if self.text is None:
             raise RuntimeError("the text head was dropped (drop_text_head); it is only needed for training")
-        return self.text(text_tokens)
+        return self.text(text_tokens, check_values=check_values)
 
-    def decode(self, memory: Tensor, caption_tokens: Tensor, memory_mask: Tensor | None = None) -> Tensor:
+    def decode(self, memory: Tensor, caption_tokens: Tensor, memory_mask: Tensor | None = None, *,
+               check_values: bool = True) -> Tensor:
         """Memory (B, T, d) from :meth:`encode_audio`, word ids (B, M) -> logits (B, M, V)."""
-        return self.decoder(memory, caption_tokens, memory_mask)
+        return self.decoder(memory, caption_tokens, memory_mask, check_values=check_values)
 
     def forward(
         self,
@@ -130,9 +126,14 @@ class CLIPAAC(nn.Module):
         text_tokens: Tensor | None,
         caption_tokens: Tensor,
         audio_lengths: Tensor | None = None,
+        *,
+        check_values: bool = True,
     ) -> CLIPAACOutput:
         """audio (B, S) in [-1, 1], text_tokens (B, 77) CLIP ids or None, caption_tokens (B, M) word ids
-        starting with bos -> :class:`CLIPAACOutput`."""
+        starting with bos -> :class:`CLIPAACOutput`.
+
+        ``check_values=False`` skips the checks that read values (audio peak, id ranges), which on a GPU
+        each wait for the GPU; the training step checks its batches on the CPU instead."""
         if caption_tokens.shape[0] != audio.shape[0] or (
             text_tokens is not None and text_tokens.shape[0] != audio.shape[0]
         ):
@@ -140,9 +141,11 @@ class CLIPAAC(nn.Module):
                 f"batch sizes differ: audio {audio.shape[0]}, caption_tokens {caption_tokens.shape[0]}"
                 + (f", text_tokens {text_tokens.shape[0]}" if text_tokens is not None else "")
             )
-        encoding = self.encode_audio(audio, audio_lengths)
-        text_emb = self.encode_text(text_tokens) if text_tokens is not None else None  # (B, L)
-        logits = self.decode(encoding.memory, caption_tokens, encoding.memory_mask)  # (B, M, V)
+        encoding = self.encode_audio(audio, audio_lengths, check_values=check_values)
+        text_emb = (self.encode_text(text_tokens, check_values=check_values)
+                    if text_tokens is not None else None)  # (B, L)
+        logits = self.decode(encoding.memory, caption_tokens, encoding.memory_mask,
+                             check_values=check_values)  # (B, M, V)
         return CLIPAACOutput(logits, encoding.audio_emb, text_emb, self.logit_scale)
 
     # ------------------------------------------------------------------------------------ utilities

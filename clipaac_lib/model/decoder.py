@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import MultiheadAttention, sinusoidal_positions
+from .checks import check_token_range
 from .config import DecoderConfig
 
 __all__ = ["DecoderBlock", "CaptionDecoder"]
@@ -62,7 +63,9 @@ class CaptionDecoder(nn.Module):
         nn.init.normal_(self.word_embedding.weight, std=config.d_model**-0.5)
         nn.init.zeros_(self.word_embedding.weight[pad_id])
 
-    def forward(self, memory: Tensor, tokens: Tensor, memory_mask: Tensor | None = None) -> Tensor:
+    def forward(self, memory: Tensor, tokens: Tensor, memory_mask: Tensor | None = None, *,
+                check_values: bool = True) -> Tensor:
+        """``check_values=False`` skips the id-range check (on a GPU, a synchronisation)."""
         if tokens.dim() != 2:
             raise ValueError(f"caption tokens must be shaped (batch, length), got {tuple(tokens.shape)}")
         if memory.dim() != 3 or memory.shape[0] != tokens.shape[0] or memory.shape[2] != self.config.d_model:
@@ -70,11 +73,9 @@ class CaptionDecoder(nn.Module):
                 f"memory must be (batch={tokens.shape[0]}, T, {self.config.d_model}), "
                 f"got {tuple(memory.shape)}"
             )
-        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
-            raise ValueError(
-                f"caption word ids must lie in [0, {self.vocab_size}), got min {int(tokens.min())}, "
-                f"max {int(tokens.max())}; is ModelConfig.vocab_size len(vocabulary)?"
-            )
+        if check_values:
+            check_token_range(tokens, self.vocab_size, "caption word ids",
+                              "is ModelConfig.vocab_size len(vocabulary)?")
         length = tokens.shape[1]
         x = self.word_embedding(tokens) * math.sqrt(self.config.d_model)  # (B, M, d)
         x = self.dropout(x + sinusoidal_positions(length, self.config.d_model, device=x.device).to(x.dtype))

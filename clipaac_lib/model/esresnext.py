@@ -20,6 +20,8 @@ Notebook: ``notebooks/02_architecture.ipynb``.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -139,7 +141,9 @@ class ESResNeXtFBSP(nn.Module):
         """
         c = self.config
         dtype = torch.promote_types(self.window.dtype, torch.float32)
-        with torch.autocast(audio.device.type, enabled=False):
+        no_autocast = (torch.autocast(audio.device.type, enabled=False)
+                       if torch.amp.is_autocast_available(audio.device.type) else contextlib.nullcontext())
+        with no_autocast:  # (meta tensors, used to check for host synchronisation, have no autocast)
             x = audioclip_input(audio.to(dtype))  # (B, S), AudioCLIP's internal range
             window = self.window.to(dtype)
             power = fbsp_power(x, self.fbsp, window, n_fft=c.n_fft, hop_length=c.hop_length)  # (B, K, T)

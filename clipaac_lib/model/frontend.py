@@ -117,7 +117,10 @@ class LinearFBSP(nn.Module):
     Parameters ``m`` (spline order), ``fb`` (bandwidth), ``fc`` (centre frequency), one per output, and
     an empty ``bias`` buffer (AudioCLIP builds it without bias; the name keeps checkpoints loadable).
     ``grad_normalize`` reproduces AudioCLIP's gradient hooks: each parameter's gradient is divided by its
-    max-abs value. Notebook: ``notebooks/02_architecture.ipynb``.
+    max-abs value. With ``defer_grad_normalize = True`` the backward pass leaves the gradients as they are
+    and :meth:`normalize_grads` rescales the accumulated ones instead: data-parallel training does this
+    after the gradients are averaged over processes, which then equals the rescaling of one process
+    holding the whole batch. Notebook: ``notebooks/02_architecture.ipynb``.
     """
 
     def __init__(self, out_features: int, *, normalized: bool = True, grad_normalize: bool = True) -> None:
@@ -125,6 +128,7 @@ class LinearFBSP(nn.Module):
         self.out_features = out_features
         self.normalized = normalized
         self.grad_normalize = grad_normalize
+        self.defer_grad_normalize = False
         self.m = nn.Parameter(torch.zeros(out_features))
         self.fb = nn.Parameter(torch.ones(out_features))
         self.fc = nn.Parameter(torch.arange(out_features, dtype=torch.float32))
@@ -133,7 +137,7 @@ class LinearFBSP(nn.Module):
     def weights(self, in_features: int) -> tuple[Tensor, Tensor]:
         """Real and imaginary kernels, each (out_features, in_features)."""
         m, fb, fc = self.m, self.fb, self.fc
-        if self.grad_normalize and torch.is_grad_enabled():
+        if self.grad_normalize and not self.defer_grad_normalize and torch.is_grad_enabled():
             m, fb, fc = (_ScaleGradToUnitMax.apply(p) for p in (m, fb, fc))
         dtype = torch.promote_types(
             m.dtype, torch.float32
@@ -160,6 +164,15 @@ class LinearFBSP(nn.Module):
         w_re, w_im = self.weights(x.shape[-1])
         out = F.linear(x, torch.cat([w_re, w_im]))  # (..., 2K)
         return out[..., : self.out_features], out[..., self.out_features :]
+
+    def normalize_grads(self) -> None:
+        """Divide the accumulated gradients of ``m``, ``fb``, ``fc`` by their max-abs (+1e-8), the same
+        rescaling as the backward hooks; for ``defer_grad_normalize`` (a no-op without ``grad_normalize``)."""
+        if not self.grad_normalize:
+            return
+        for param in (self.m, self.fb, self.fc):
+            if param.grad is not None:
+                param.grad.div_(param.grad.abs().max() + _FBSP_EPS)
 
     def norm_loss(self, in_features: int) -> Tensor:
         """AudioCLIP's auxiliary ``loss_ttf``: MSE between each kernel's L2 norm and its target

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .attention import MultiheadAttention
+from .checks import check_token_range
 from .config import TextConfig
 
 __all__ = ["QuickGELU", "ResidualAttentionBlock", "Transformer", "TextTransformer"]
@@ -94,8 +95,10 @@ class TextTransformer(nn.Module):
             nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
         nn.init.normal_(self.text_projection, std=width**-0.5)
 
-    def forward(self, tokens: Tensor) -> Tensor:
-        """tokens (B, N) long, each row ``[49406, ..., 49407, 0, ...]`` -> (B, embed_dim)."""
+    def forward(self, tokens: Tensor, *, check_values: bool = True) -> Tensor:
+        """tokens (B, N) long, each row ``[49406, ..., 49407, 0, ...]`` -> (B, embed_dim).
+
+        ``check_values=False`` skips the id-range check (on a GPU, a synchronisation)."""
         if tokens.dim() != 2 or tokens.shape[1] > self.config.context_length:
             raise ValueError(
                 f"text tokens must be shaped (batch, <= {self.config.context_length}), "
@@ -104,13 +107,9 @@ class TextTransformer(nn.Module):
             )
         if tokens.dtype not in (torch.int64, torch.int32):
             raise ValueError(f"text tokens must be integer ids, got dtype {tokens.dtype}")
-        top = int(tokens.max())
-        if tokens.min() < 0 or top >= self.config.vocab_size:
-            raise ValueError(
-                f"text token ids must lie in [0, {self.config.vocab_size}), "
-                f"got max {top}, min {int(tokens.min())}; "
-                "were caption word ids passed as text_tokens?"
-            )
+        if check_values:
+            check_token_range(tokens, self.config.vocab_size, "text token ids",
+                              "were caption word ids passed as text_tokens?")
         x = self.token_embedding(tokens) + self.positional_embedding[: tokens.shape[1]]  # (B, N, width)
         x = self.ln_final(self.transformer(x))  # (B, N, width)
         eot = tokens.argmax(dim=-1)  # (B,) position of the end-of-text token (largest id)

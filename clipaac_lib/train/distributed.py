@@ -15,7 +15,9 @@ Making N processes equal one process with the same global batch (up to float rou
 - caption loss: each process scales its token-mean loss by ``N * local_tokens / global_tokens``, so that
   DDP's average is the mean over the tokens of the global batch;
 - batch normalisation: statistics over the global batch. On CUDA this is :class:`torch.nn.SyncBatchNorm`;
-  on CPU (which SyncBatchNorm refuses) :class:`GlobalBatchNorm` does the same with two all-reduces.
+  on CPU (which SyncBatchNorm refuses) :class:`GlobalBatchNorm` does the same with two all-reduces;
+- the fbsp layer's gradient rescaling (AudioCLIP divides those gradients by their max-abs): done after
+  DDP's averaging (:func:`defer_fbsp_grad_normalize`), not per process.
 
 Notebook: ``notebooks/05_train.ipynb`` (section "Beyond one machine").
 """
@@ -40,6 +42,8 @@ __all__ = [
     "gather_with_grad",
     "all_reduce_with_grad",
     "global_sum",
+    "global_sum_tensor",
+    "defer_fbsp_grad_normalize",
     "GlobalBatchNorm",
     "convert_batchnorm",
     "ShardedBatchSampler",
@@ -158,6 +162,31 @@ def global_sum(value: float, device: torch.device | str = "cpu") -> float:
     t = torch.tensor([float(value)], dtype=torch.float64, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return float(t.item())
+
+
+def global_sum_tensor(x: Tensor) -> Tensor:
+    """Sum of a tensor over processes, as a tensor on its device: no host synchronisation (unlike
+    :func:`global_sum`); identity alone."""
+    if not is_distributed():
+        return x
+    out = x.detach().clone()
+    dist.all_reduce(out, op=dist.ReduceOp.SUM)
+    return out
+
+
+def defer_fbsp_grad_normalize(model: nn.Module) -> list[nn.Module]:
+    """Switch every fbsp layer of ``model`` to rescale its gradients after the all-reduce.
+
+    AudioCLIP divides the fbsp gradients by their max-abs in the backward pass; done per process it would
+    not commute with DDP's averaging. Call ``normalize_grads()`` on the returned layers after
+    ``backward()`` (DDP has averaged by then): the result equals one process with the global batch.
+    """
+    from clipaac_lib.model.frontend import LinearFBSP
+
+    layers = [m for m in model.modules() if isinstance(m, LinearFBSP) and m.grad_normalize]
+    for layer in layers:
+        layer.defer_grad_normalize = True
+    return layers
 
 
 class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):

@@ -37,9 +37,9 @@ from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.evaluate_run import evaluate_and_save, load_run_model, strip_compiled_prefix
 from clipaac_lib.train.rundir import RunDir, capture_rng, restore_rng
 from clipaac_lib.train.setup import TrainData, build_model, default_run_root, load_data, resolve_device
+from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer, unwrap
 
-__all__ = ["NonFiniteLossError", "RunResult", "train", "warmup_factor", "make_optimizer", "fast_path", "compute_loss",
-           "seed_everything"]
+__all__ = ["NonFiniteLossError", "RunResult", "train", "warmup_factor", "seed_everything"]
 
 log = logging.getLogger(__name__)
 
@@ -83,86 +83,10 @@ def warmup_factor(step: int, steps_per_epoch: int, warmup_epochs: float) -> floa
     return min(1.0, (step + 1) / warmup_steps)
 
 
-def make_optimizer(model: Any, config: TrainConfig) -> torch.optim.Adam:
-    """Adam with the paper's two parameter groups: ``encoder`` (``encoder_lr``) and ``new`` (``lr``).
-
-    Frozen parameters (``requires_grad=False``) are left out. On CUDA the fused kernel is used, elsewhere
-    the multi-tensor (``foreach``) one.
-    """
-    encoder = [p for p in model.encoder_parameters() if p.requires_grad]
-    new = [p for p in model.new_parameters() if p.requires_grad]
-    seen = {id(p) for p in encoder} | {id(p) for p in new}
-    missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
-    if missing:
-        raise RuntimeError(f"parameters in neither optimiser group: {missing[:5]}... (model bug)")
-    groups = [{"params": encoder, "lr": config.effective_encoder_lr(), "name": "encoder"},
-              {"params": new, "lr": config.lr, "name": "new"}]
-    groups = [g for g in groups if g["params"]]
-    for group in groups:
-        group["base_lr"] = group["lr"]
-    if all(p.is_cuda for g in groups for p in g["params"]):
-        return torch.optim.Adam(groups, weight_decay=config.weight_decay, fused=True)
-    return torch.optim.Adam(groups, weight_decay=config.weight_decay, foreach=True)
-
-
-def fast_path(model: Any, device: torch.device, compile: bool = False) -> Any:
-    """CUDA speed-ups that keep the numbers (up to bf16 rounding): channels-last convolution weights,
-    cuDNN autotuning, TF32 matmuls, and optionally ``torch.compile`` of the ResNeXt stages.
-    A no-op on other devices."""
-    if device.type != "cuda":
-        return model
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
-    model = model.to(memory_format=torch.channels_last)
-    if compile:
-        audio = getattr(model, "audio", None)
-        for name in ("layer1", "layer2", "layer3", "layer4"):
-            stage = getattr(audio, name, None)
-            if stage is not None:
-                setattr(audio, name, torch.compile(stage, dynamic=False))
-    return model
-
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-# --------------------------------------------------------------------------------------------- the step
-def compute_loss(model: Any, batch: dict[str, Any], config: TrainConfig, device: torch.device,
-                 autocast: bool, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
-    process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling)."""
-    from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
-
-    audio = batch["audio"].to(device, non_blocking=True)  # (B, S)
-    text_tokens = batch["text_tokens"].to(device, non_blocking=True)  # (B, 77)
-    caption_in = batch["caption_in"].to(device, non_blocking=True)  # (B, M)
-    caption_out = batch["caption_out"].to(device, non_blocking=True)  # (B, M)
-    amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
-    with amp:
-        out = model(audio, text_tokens, caption_in, batch["audio_lengths"].to(device))  # logits (B, M, V), audio_emb/text_emb (B, L)
-    audio_emb = D.gather_with_grad(_at_least_fp32(out.audio_emb))  # (global B, L)
-    text_emb = D.gather_with_grad(_at_least_fp32(out.text_emb))  # (global B, L)
-    l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=config.lam)
-    l_ce = caption_loss(_at_least_fp32(out.logits), caption_out, pad_id=pad_id,
-                        label_smoothing=config.label_smoothing)
-    if not D.is_distributed():
-        return total_loss(l_cl, l_ce, alpha=config.alpha), l_cl.detach(), l_ce.detach()
-    # token-mean over the global batch: scale this process's share so that DDP's average is that mean
-    local_tokens = float((caption_out != pad_id).sum())
-    share = local_tokens / max(D.global_sum(local_tokens, device), 1.0)
-    loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=config.alpha)
-    l_ce_global = l_ce.detach() * share
-    torch.distributed.all_reduce(l_ce_global)  # the global caption loss, for the logs
-    return loss, l_cl.detach(), l_ce_global
-
-
-def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
-    """Losses in float32 (bf16 autocast outputs are upcast; float64 stays float64)."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 class _Meter:
@@ -186,7 +110,8 @@ class _Meter:
 
 def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, config: TrainConfig,
                  device: torch.device, epoch: int, global_step: int, info: D.DistInfo,
-                 run_dir: RunDir, last_good_epoch: int) -> tuple[dict[str, Any], int]:
+                 run_dir: RunDir, last_good_epoch: int, deferred_fbsp: list[Any]) -> tuple[dict[str, Any], int]:
+    """One epoch; ``deferred_fbsp``: fbsp layers whose gradient rescaling waits for DDP's averaging."""
     from tqdm.auto import tqdm
 
     model.train()
@@ -206,6 +131,8 @@ def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, 
         loss, l_cl, l_ce = compute_loss(model, batch, config, device, autocast)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        for layer in deferred_fbsp:
+            layer.normalize_grads()
         if config.max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
         optimizer.step()
@@ -260,7 +187,7 @@ def _raise_non_finite(epoch: int, step: int, loss: torch.Tensor, l_cl: torch.Ten
 # --------------------------------------------------------------------------------------------- the run
 def _checkpoint_state(model: Any, optimizer: torch.optim.Optimizer, epoch: int, global_step: int,
                       history: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"epoch": epoch, "global_step": global_step, "model": strip_compiled_prefix(_unwrap(model).state_dict()),
+    return {"epoch": epoch, "global_step": global_step, "model": strip_compiled_prefix(unwrap(model).state_dict()),
             "optimizer": optimizer.state_dict(), "rng": capture_rng(), "history": history}
 
 
@@ -271,10 +198,6 @@ def _match_layout(optimizer: torch.optim.Optimizer) -> None:
             for key, value in optimizer.state.get(param, {}).items():
                 if isinstance(value, torch.Tensor) and value.shape == param.shape and value.dim() == 4:
                     optimizer.state[param][key] = torch.empty_like(param).copy_(value)
-
-
-def _unwrap(model: Any) -> Any:
-    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
 
 
 @contextlib.contextmanager
@@ -340,7 +263,9 @@ def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torc
         restore_rng(state["rng"])
         start_epoch, global_step, history = state["epoch"] + 1, state["global_step"], state["history"]
         log.info("resuming %s after epoch %d", run_dir.path, state["epoch"])
+    deferred_fbsp: list[Any] = []
     if info.is_distributed:
+        deferred_fbsp = D.defer_fbsp_grad_normalize(model)
         ddp_kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
         model = torch.nn.parallel.DistributedDataParallel(model, **ddp_kwargs)
 
@@ -352,9 +277,9 @@ def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torc
     try:
         for epoch in range(start_epoch, config.num_epochs + 1):
             row, global_step = _train_epoch(model, optimizer, data, config, device, epoch, global_step, info,
-                                            run_dir, last_good_epoch=epoch - 1)
+                                            run_dir, last_good_epoch=epoch - 1, deferred_fbsp=deferred_fbsp)
             if info.is_main and config.validate_every and epoch % config.validate_every == 0:
-                row.update(_validate(_unwrap(model), data, config, device))
+                row.update(_validate(unwrap(model), data, config, device))
             history.append(row)
             if info.is_main:
                 run_dir.save_checkpoint(_checkpoint_state(model, optimizer, epoch, global_step, history))
@@ -372,13 +297,13 @@ def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torc
         epochs_bar.close()
     seconds = _train_seconds(history)
     if info.is_main:
-        run_dir.save_model(strip_compiled_prefix(_unwrap(model).state_dict()))
+        run_dir.save_model(strip_compiled_prefix(unwrap(model).state_dict()))
         run_dir.mark_finished({"run_hash": run_hash, "epochs": last_epoch, "global_step": global_step,
                                "train_seconds": seconds, "world_size": info.world_size})
     D.barrier()
     if not info.is_main:
         return RunResult(run_dir.path, config, run_hash, history, epochs_completed=last_epoch, finished=True)
-    eval_model = None if config.compile else _unwrap(model)  # compiled stages would recompile per shape
+    eval_model = None if config.compile else unwrap(model)  # compiled stages would recompile per shape
     return evaluate_and_save(run_dir, config, device, reused=False, model=eval_model, data=data)
 
 

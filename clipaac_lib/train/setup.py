@@ -74,7 +74,7 @@ class LimitedDataset(Dataset):
 
 
 def open_split(config: TrainConfig, split: str, sample_rate: int, limit: int | None,
-               progress: bool = False) -> LimitedDataset:
+               progress: bool = False, audio_dtype: str = "float32") -> LimitedDataset:
     """A split of the configured dataset at the model's rate, cut to ``max_seconds``, decoded-audio cached.
 
     The default synthetic set is generated on first use (offline, deterministic); a folder that already
@@ -87,7 +87,7 @@ def open_split(config: TrainConfig, split: str, sample_rate: int, limit: int | N
     if config.dataset == "synthetic" and not any(folder.glob("clotho_captions_*.csv")):
         make_synthetic_clotho(root, progress=progress)  # the embedded default: generated offline, once
     ds = ClothoDataset(root, split, sample_rate=sample_rate, max_seconds=config.max_seconds, cache=True,
-                       progress=progress)
+                       progress=progress, audio_dtype=audio_dtype)
     return LimitedDataset(ds, limit)
 
 
@@ -120,6 +120,9 @@ def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | No
               sample_rate: int | None = None) -> TrainData:
     """Open the splits, build (or read back) the vocabulary and the training loader.
 
+    The training split yields int16 audio (half the bytes to the GPU; :mod:`clipaac_lib.train.step`
+    turns it into float there), the test split float32.
+
     The vocabulary comes from the training captions; it is written to the run directory, and read
     from there when present (a resumed run keeps its ids).
     """
@@ -129,11 +132,11 @@ def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | No
     rate = sample_rate or build_model_config(config, vocab_size=8).sample_rate
     show = config.progress and info.is_main
     if info.is_main:  # rank 0 generates and caches the data first; the others then just read it
-        train_ds = open_split(config, config.train_split, rate, config.limit_train_clips, show)
+        train_ds = open_split(config, config.train_split, rate, config.limit_train_clips, show, "int16")
         test_ds = open_split(config, config.test_split, rate, config.limit_test_clips, show)
     D.barrier()
     if not info.is_main:
-        train_ds = open_split(config, config.train_split, rate, config.limit_train_clips)
+        train_ds = open_split(config, config.train_split, rate, config.limit_train_clips, audio_dtype="int16")
         test_ds = open_split(config, config.test_split, rate, config.limit_test_clips)
     if run_dir is not None and run_dir.vocab_file.is_file():
         vocab = Vocabulary.load(run_dir.vocab_file)

@@ -1,0 +1,161 @@
+"""One training step of CLIP-AAC: the batch checks, the loss of Eq. 7, the optimiser, the CUDA fast path.
+
+The step is written so that it never makes the host wait for the GPU:
+
+- the batch arrives from the loader on the CPU, its audio as int16 samples (half the bytes of float32
+  through the worker queues, pinned memory and the copy to the GPU); :func:`check_batch` checks its values
+  there, before the copy; the model is then called with ``check_values=False`` (its own checks read
+  values and so would wait for the GPU) and :func:`audio_to_device` turns the samples into float32
+  ``x / 32768`` on the GPU, the very values the float path gives;
+- under ``torchrun`` the token counts that weight the caption loss come from the CPU batch and are
+  summed over processes as tensors (:func:`~clipaac_lib.train.distributed.global_sum_tensor`).
+
+:func:`fast_path` holds the CUDA speed-ups (channels-last convolutions, cuDNN autotuning, TF32,
+optionally ``torch.compile`` of the ResNeXt stages); :func:`make_optimizer` the paper's two-group Adam
+(fused on CUDA). Each can be forced on a CPU, which is how the tests check them without a GPU.
+
+Notebook: ``notebooks/05_train.ipynb``; speed: ``benchmarks/train_step.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from clipaac_lib.train import distributed as D
+from clipaac_lib.train.config import TrainConfig
+
+__all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "fast_path", "unwrap"]
+
+_INT16_SCALE = 32768.0  # the cache's samples are round(x * 32768); see clipaac_lib.data.cache
+
+
+def unwrap(model: Any) -> Any:
+    """The model inside a DistributedDataParallel wrapper (or the model itself)."""
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def check_batch(batch: dict[str, Any], model_config: Any, pad_id: int = 0) -> bool:
+    """Check a training batch's values on the CPU; returns True when it did (False when a tensor is
+    already on another device, in which case the model's own checks must run).
+
+    Raises ``ValueError`` naming the problem: float audio louder than 2 or not finite (int16 audio is in
+    range by construction), text or caption ids outside their vocabularies, a batch with no caption
+    token to learn from.
+    """
+    from clipaac_lib.model.checks import check_audio_values, check_token_range
+
+    keys = ("audio", "text_tokens", "caption_in", "caption_out")
+    if any(batch[k].device.type != "cpu" for k in keys):
+        return False
+    audio = batch["audio"]  # (B, S)
+    if audio.dtype != torch.int16:
+        check_audio_values(audio)
+    check_token_range(batch["text_tokens"], model_config.text.vocab_size, "text token ids",
+                      "were caption word ids passed as text_tokens?")
+    for key in ("caption_in", "caption_out"):
+        check_token_range(batch[key], model_config.vocab_size, f"caption word ids ({key})",
+                          "is ModelConfig.vocab_size len(vocabulary)?")
+    if not bool((batch["caption_out"] != pad_id).any()):
+        raise ValueError(f"every caption target of the batch is padding (pad_id={pad_id}); nothing to learn")
+    return True
+
+
+def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
+    """(B, S) int16 samples or float waveforms -> float on ``device``; int16 becomes ``x / 32768``, the
+    same float32 values :func:`clipaac_lib.data.cache.from_int16` gives on the CPU."""
+    moved = audio.to(device, non_blocking=True)
+    if moved.dtype == torch.int16:
+        return moved.float().div_(_INT16_SCALE)
+    return moved
+
+
+def compute_loss(model: Any, batch: dict[str, Any], config: TrainConfig, device: torch.device,
+                 autocast: bool, pad_id: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+    """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
+    process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling).
+
+    ``batch``: ``audio`` (B, S) int16 or float, ``text_tokens`` (B, 77), ``caption_in``/``caption_out``
+    (B, M), ``audio_lengths`` (B,), on the CPU (as the loader gives them) or already on ``device``.
+    """
+    from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
+
+    checked = check_batch(batch, unwrap(model).config, pad_id)
+    local_tokens = (batch["caption_out"] != pad_id).sum()  # () computed where the batch is (CPU: no sync)
+    audio = audio_to_device(batch["audio"], device)  # (B, S) float
+    text_tokens = batch["text_tokens"].to(device, non_blocking=True)  # (B, 77)
+    caption_in = batch["caption_in"].to(device, non_blocking=True)  # (B, M)
+    caption_out = batch["caption_out"].to(device, non_blocking=True)  # (B, M)
+    lengths = batch["audio_lengths"].to(device, non_blocking=True)  # (B,)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+    with amp:
+        out = model(audio, text_tokens, caption_in, lengths, check_values=not checked)  # logits (B, M, V)
+    audio_emb = D.gather_with_grad(_at_least_fp32(out.audio_emb))  # (global B, L)
+    text_emb = D.gather_with_grad(_at_least_fp32(out.text_emb))  # (global B, L)
+    l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=config.lam)
+    l_ce = caption_loss(_at_least_fp32(out.logits), caption_out, pad_id=pad_id,
+                        label_smoothing=config.label_smoothing, check_values=not checked)
+    if not D.is_distributed():
+        return total_loss(l_cl, l_ce, alpha=config.alpha), l_cl.detach(), l_ce.detach()
+    # token-mean over the global batch: scale this process's share so that DDP's average is that mean
+    local = local_tokens.to(device=device, dtype=torch.float64, non_blocking=True)
+    share = (local / D.global_sum_tensor(local).clamp_min(1.0)).to(l_ce.dtype)  # () tensor: no sync
+    loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=config.alpha)
+    l_ce_global = D.global_sum_tensor(l_ce.detach() * share)  # the global caption loss, for the logs
+    return loss, l_cl.detach(), l_ce_global
+
+
+def _at_least_fp32(x: Tensor) -> Tensor:
+    """Losses in float32 (bf16 autocast outputs are upcast; float64 stays float64)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def make_optimizer(model: Any, config: TrainConfig, fused: bool | None = None) -> torch.optim.Adam:
+    """Adam with the paper's two parameter groups: ``encoder`` (``encoder_lr``) and ``new`` (``lr``).
+
+    Frozen parameters (``requires_grad=False``) are left out. ``fused=None`` picks the fused kernel
+    when every parameter is on CUDA, else the multi-tensor (``foreach``) one; True/False force it.
+    """
+    encoder = [p for p in model.encoder_parameters() if p.requires_grad]
+    new = [p for p in model.new_parameters() if p.requires_grad]
+    seen = {id(p) for p in encoder} | {id(p) for p in new}
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
+    if missing:
+        raise RuntimeError(f"parameters in neither optimiser group: {missing[:5]}... (model bug)")
+    groups = [{"params": encoder, "lr": config.effective_encoder_lr(), "name": "encoder"},
+              {"params": new, "lr": config.lr, "name": "new"}]
+    groups = [g for g in groups if g["params"]]
+    for group in groups:
+        group["base_lr"] = group["lr"]
+    if fused is None:
+        fused = all(p.is_cuda for g in groups for p in g["params"])
+    if fused:
+        return torch.optim.Adam(groups, weight_decay=config.weight_decay, fused=True)
+    return torch.optim.Adam(groups, weight_decay=config.weight_decay, foreach=True)
+
+
+def fast_path(model: Any, device: torch.device, compile: bool = False, *, channels_last: bool | None = None,
+              compile_backend: str = "inductor") -> Any:
+    """Speed-ups that keep the numbers (up to bf16 rounding); returns the model.
+
+    On CUDA: cuDNN autotuning, TF32 matmuls and convolutions, and (``channels_last=None``) channels-last
+    convolution weights. ``channels_last=True`` forces that layout on any device, False keeps it off.
+    ``compile=True`` wraps each ResNeXt stage of the audio head in ``torch.compile`` (``compile_backend``;
+    the tests use ``aot_eager`` to check the stages trace without a compiler toolchain), on any device.
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    if channels_last if channels_last is not None else device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    if compile:
+        audio = getattr(model, "audio", None)
+        for name in ("layer1", "layer2", "layer3", "layer4"):
+            stage = getattr(audio, name, None)
+            if stage is not None:
+                setattr(audio, name, torch.compile(stage, dynamic=False, backend=compile_backend))
+    return model
