@@ -4,11 +4,12 @@ Writes a synthetic Clotho-format set of ``--clips`` clips of ``--seconds`` s at 
 under ``--root``), opens it with :class:`~clipaac_lib.data.ClothoDataset` (the decoded-audio int16 memmap
 cache, built on first use) and iterates the training loader exactly as ``clipaac train`` builds it
 (caption pairs, no-same-clip batches, ``collate_pairs`` + CLIP tokenisation, pinned memory) for each
-``--workers`` count, copying every batch to the GPU when there is one. Prints a table of clips/s and
-MB/s. Target: at least 500 clips/s of 30 s audio on the 16-core GPU machine (the fast training step
-needs about 250).
+``--workers`` count and audio dtype, copying every batch to the GPU when there is one (as float32, the
+conversion of int16 samples included). Training delivers int16 samples (``--audio-dtype int16``); float32
+is the dataset's default, kept for comparison. Prints a table of clips/s and MB/s moved. Target: at least
+500 clips/s of 30 s audio on the 16-core GPU machine (the fast training step needs about 250).
 
-    python benchmarks/data_loader.py --root /tmp/bench-data --workers 0,2,4,8
+    python benchmarks/data_loader.py --root /tmp/bench-data --workers 0,2,4,8 --audio-dtype int16,float32
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from clipaac_lib.train.setup import collate_train
 
 
 def measure(pairs, vocab, batch_size: int, workers: int, batches: int, device: torch.device) -> tuple[float, float]:
-    """(clips/s, MB/s of float32 audio) over ``batches`` batches after one untimed batch."""
+    """(clips/s, MB/s of audio as delivered) over ``batches`` batches after one untimed batch."""
     from functools import partial
 
     from clipaac_lib.data import NoSameClipBatchSampler
+    from clipaac_lib.train.step import audio_to_device
 
     sampler = NoSameClipBatchSampler(pairs, batch_size, shuffle=True, seed=0)
     loader = DataLoader(pairs, batch_sampler=sampler, num_workers=workers,
@@ -43,14 +45,15 @@ def measure(pairs, vocab, batch_size: int, workers: int, batches: int, device: t
     while True:
         sampler.set_epoch(epoch)
         for i, batch in enumerate(loader):
-            audio = batch["audio"].to(device, non_blocking=True)
+            delivered = batch["audio"]
+            audio = audio_to_device(delivered, device)  # (B, S) float32 on the device
             if start is None:  # the first batch pays for worker start-up
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 start, clips, bytes_ = time.perf_counter(), 0, 0
                 continue
             clips += audio.shape[0]
-            bytes_ += audio.numel() * 4
+            bytes_ += delivered.numel() * delivered.element_size()
             if i >= batches:
                 break
         epoch += 1
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=30)
     parser.add_argument("--workers", default="0,2,4,8")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--audio-dtype", default="int16,float32", help="int16 (what training uses), float32")
     args = parser.parse_args(argv)
 
     from clipaac_lib.data import CaptionPairs, ClothoDataset, Vocabulary, make_synthetic_clotho
@@ -82,24 +86,27 @@ def main(argv: list[str] | None = None) -> int:
     make_synthetic_clotho(root, sizes={"development": args.clips, "validation": 0, "evaluation": 0},
                           clip_seconds=args.seconds, sample_rate=args.sample_rate)
     t1 = time.perf_counter()
+    dtypes = [d.strip() for d in args.audio_dtype.split(",") if d.strip()]
     ds = ClothoDataset(root, "development", sample_rate=args.sample_rate, max_seconds=args.seconds, cache=True)
     t2 = time.perf_counter()
     print(f"{len(ds)} clips of {args.seconds:g} s at {args.sample_rate} Hz; generated in {t1 - t0:.1f} s, "
           f"cache opened/built in {t2 - t1:.1f} s", flush=True)
     vocab = Vocabulary.build([c for i in range(len(ds)) for c in ds.captions(i)])
-    pairs = CaptionPairs(ds)
     device = resolve_device(args.device)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     rows = []
-    for workers in [int(w) for w in args.workers.split(",")]:
-        rate, mbps = measure(pairs, vocab, args.batch, workers, args.batches, device)
-        rows.append((workers, rate, mbps))
-        print(f"  workers={workers}: {rate:.0f} clips/s", flush=True)
+    for dtype in dtypes:
+        pairs = CaptionPairs(ClothoDataset(root, "development", sample_rate=args.sample_rate,
+                                           max_seconds=args.seconds, cache=True, audio_dtype=dtype))
+        for workers in [int(w) for w in args.workers.split(",")]:
+            rate, mbps = measure(pairs, vocab, args.batch, workers, args.batches, device)
+            rows.append((dtype, workers, rate, mbps))
+            print(f"  {dtype}, workers={workers}: {rate:.0f} clips/s", flush=True)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU only"
     print(f"device: {name}, {cores} cores; batch {args.batch}, delivered to {device.type}")
-    print("| workers | clips/s | MB/s (float32 audio) |\n|---|---|---|")
-    for workers, rate, mbps in rows:
-        print(f"| {workers} | {rate:.0f} | {mbps:.0f} |")
+    print("| audio dtype | workers | clips/s | MB/s moved |\n|---|---|---|---|")
+    for dtype, workers, rate, mbps in rows:
+        print(f"| {dtype} | {workers} | {rate:.0f} | {mbps:.0f} |")
     return 0
 
 

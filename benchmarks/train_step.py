@@ -13,7 +13,12 @@ Variants (``--variants``, comma-separated):
 - ``fast``: our training fast path (b) = bf16 autocast + channels-last + cuDNN autotuning + TF32 + fused Adam
   (:func:`clipaac_lib.train.step.fast_path`), what ``clipaac train`` runs on CUDA;
 - ``fast-compile``: ``fast`` with ``torch.compile`` of the ResNeXt stages (``--compile`` in training);
-- ``fast-compile-full``: ``fast`` with the whole audio head compiled (mode ``max-autotune-no-cudagraphs``).
+- ``fast-compile-full``: ``fast`` with the whole audio head compiled (mode ``max-autotune-no-cudagraphs``);
+- ``fast-syncs``: ``fast`` fed float audio already on the GPU, so that the model's own value checks run
+  (4-5 host synchronisations per step): what the CPU-side batch checks save.
+
+Every variant but ``fast-syncs`` gets its batch as the training loader delivers it: on the CPU (pinned on
+CUDA), audio as int16 samples, moved to the device inside the timed step.
 
 On a CPU use ``--tiny`` (small model, batch 2, 2 s) for a smoke check. Reference (facts.md): on an H100
 AudioCLIP's own code does 22.8 clips/s in fp32 (batch 8) and 83 clips/s with bf16 + channels-last; the
@@ -41,12 +46,13 @@ from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.setup import resolve_device
 from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer
 
-VARIANTS = ("fp32", "bf16", "fast", "fast-compile", "fast-compile-full")
+VARIANTS = ("fp32", "bf16", "fast", "fast-compile", "fast-compile-full", "fast-syncs")
 
 
 def random_batch(batch: int, samples: int, vocab: int, caption_len: int, device: torch.device,
                  seed: int = 0) -> dict[str, torch.Tensor]:
-    """Audio (B, S) in [-1, 1], CLIP BPE ids (B, 77) with start/end tokens, captions (B, M)."""
+    """A batch as the training loader gives it, on the CPU (pinned when ``device`` is CUDA): int16 audio
+    (B, S), CLIP BPE ids (B, 77) with start/end tokens, captions (B, M)."""
     g = torch.Generator().manual_seed(seed)
     text = torch.zeros(batch, 77, dtype=torch.long)
     for i in range(batch):
@@ -56,10 +62,19 @@ def random_batch(batch: int, samples: int, vocab: int, caption_len: int, device:
     words = torch.randint(4, vocab, (batch, caption_len), generator=g)
     caption_in = torch.cat([torch.ones(batch, 1, dtype=torch.long), words], dim=1)
     caption_out = torch.cat([words, torch.full((batch, 1), 2, dtype=torch.long)], dim=1)
-    out = {"audio": torch.rand(batch, samples, generator=g) * 1.6 - 0.8, "text_tokens": text,
-           "caption_in": caption_in, "caption_out": caption_out,
+    audio = torch.randint(-26000, 26000, (batch, samples), generator=g, dtype=torch.int16)  # ~[-0.8, 0.8]
+    out = {"audio": audio, "text_tokens": text, "caption_in": caption_in, "caption_out": caption_out,
            "audio_lengths": torch.full((batch,), samples, dtype=torch.long)}
-    return {k: v.to(device) for k, v in out.items()}
+    if device.type == "cuda":
+        out = {k: v.pin_memory() for k, v in out.items()}
+    return out
+
+
+def on_device_float(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """The batch moved to ``device`` beforehand with float audio: the model then checks values itself."""
+    from clipaac_lib.train.step import audio_to_device
+
+    return {k: audio_to_device(v, device) if k == "audio" else v.to(device) for k, v in batch.items()}
 
 
 def _sync(device: torch.device) -> None:
@@ -85,6 +100,8 @@ def run_variant(name: str, model_config: ModelConfig, batch: dict[str, torch.Ten
         torch.backends.cudnn.allow_tf32 = False
         optimizer = torch.optim.Adam([{"params": list(model.encoder_parameters()), "lr": 1e-5},
                                       {"params": list(model.new_parameters()), "lr": 1e-3}])
+    if name == "fast-syncs":
+        batch = on_device_float(batch, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 

@@ -240,3 +240,21 @@ def test_random_states_round_trip_through_a_checkpoint(tmp_path: Path) -> None:
     random.random(), np.random.rand(), torch.rand(())  # move every generator on
     restore_rng(load_tensors_and_meta(tmp_path / "rng.pt")["rng"])
     assert (random.random(), float(np.random.rand()), float(torch.rand(()))) == expected
+
+
+def test_loader_workers_default_to_none_on_cpu_and_to_the_free_cores_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from clipaac_lib.train import setup
+
+    assert TrainConfig().num_workers is None
+    assert setup.default_num_workers("cpu") == 0
+    monkeypatch.setattr(setup, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert setup.default_num_workers("auto") == 8  # 15 free cores, capped at 8
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert setup.default_num_workers("auto") == 3  # 4 cores per process, one of them trains
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
+    assert setup.default_num_workers("auto") == 0

@@ -142,8 +142,10 @@ class TrainConfig:
     run_root: str | None = _knob(None, "folder holding the run directories; default: the cache's runs", hashed=False)
     resume: bool = _knob(True, "continue from the run directory's checkpoint if there is one", hashed=False)
     reuse: bool = _knob(True, "return a finished run with the same configuration instead of retraining", hashed=False)
-    num_workers: int = _knob(0, "data-loading worker processes", hashed=False)
-    compile: bool = _knob(False, "torch.compile the ResNeXt stages on CUDA (fast path)", hashed=False)
+    num_workers: int | None = _knob(None, "data-loading worker processes; default: 0 on a CPU, on CUDA one per "
+                                    "free core up to 8", hashed=False)
+    compile: bool = _knob(False, "torch.compile the ResNeXt stages (for CUDA; pair with fixed_length, since "
+                          "every new batch shape compiles again)", hashed=False)
     progress: bool = _knob(True, "show progress bars", hashed=False)
     smoke: bool = _knob(False, "shrink everything to a seconds-long end-to-end check", hashed=False)
 
@@ -248,6 +250,8 @@ class TrainConfig:
                 _positive_int(name, getattr(self, name))
         for name in ("validate_every", "num_workers", "seed"):
             value = getattr(self, name)
+            if name == "num_workers" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name} must be a non-negative integer; got {value!r}")
         _positive_float("lr", self.lr)

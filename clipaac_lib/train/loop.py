@@ -240,6 +240,9 @@ def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torc
                info: D.DistInfo, stop_after_epoch: int | None) -> RunResult:
     if info.is_main:
         run_dir.write_config(config.to_dict(), run_hash)
+        if config.compile and not config.fixed_length:
+            log.warning("compile=True without fixed_length: every new batch shape (clip length, last batch) "
+                        "compiles the ResNeXt stages again; set fixed_length=True for one shape")
     seed_everything(config.seed)
     data = load_data(config, run_dir, info)
     seed_everything(config.seed)  # the model's initial weights depend on the seed only

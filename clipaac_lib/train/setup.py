@@ -18,7 +18,7 @@ from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir
 
-__all__ = ["TrainData", "resolve_device", "default_run_root", "data_root", "open_split", "load_data",
+__all__ = ["TrainData", "resolve_device", "default_num_workers", "default_run_root", "data_root", "open_split", "load_data",
            "build_model_config", "build_model", "collate_train", "LimitedDataset", "references_of"]
 
 
@@ -27,6 +27,19 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def default_num_workers(device: str) -> int:
+    """Loader workers when ``num_workers`` is not set: 0 on a CPU (the cores train; measured in
+    ``benchmarks/README.md``, workers only add overhead there), on CUDA one per core left over from the
+    training process, at most 8 (and at most the cores divided among the processes under torchrun)."""
+    if resolve_device(device).type != "cuda":
+        return 0
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_process = cores // max(int(os.environ.get("LOCAL_WORLD_SIZE", "1")), 1)
+    return max(0, min(8, per_process - 1))
 
 
 def default_run_root() -> Path:
@@ -151,12 +164,13 @@ def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | No
                                           drop_last=False)
     if info.is_distributed:
         sampler = D.ShardedBatchSampler(sampler, info.rank, info.world_size)
+    workers = config.num_workers if config.num_workers is not None else default_num_workers(config.device)
     loader = DataLoader(
-        pairs, batch_sampler=sampler, num_workers=config.num_workers,
+        pairs, batch_sampler=sampler, num_workers=workers,
         collate_fn=partial(collate_train, vocab=vocab, max_words=config.max_words,
                            pad_to=round(config.max_seconds * rate) if config.fixed_length else None),
         pin_memory=torch.cuda.is_available() and config.device != "cpu",
-        persistent_workers=config.num_workers > 0, generator=torch.Generator().manual_seed(config.seed),
+        persistent_workers=workers > 0, generator=torch.Generator().manual_seed(config.seed),
     )
     return TrainData(train_ds, test_ds, vocab, loader, sampler)
 
