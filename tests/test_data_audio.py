@@ -86,6 +86,13 @@ def test_pad_batch_pads_with_zeros_and_returns_lengths() -> None:
     assert torch.equal(audio, expected) and lengths.tolist() == [3, 5, 1] and lengths.dtype == torch.long
 
 
+def test_pad_batch_keeps_int16_samples_and_refuses_a_mix() -> None:
+    audio, lengths = pad_batch([torch.tensor([5, -7], dtype=torch.int16), torch.tensor([1, 2, 3], dtype=torch.int16)])
+    assert audio.dtype == torch.int16 and audio.tolist() == [[5, -7, 0], [1, 2, 3]] and lengths.tolist() == [2, 3]
+    with pytest.raises(ValueError, match="mixes int16"):
+        pad_batch([torch.tensor([5], dtype=torch.int16), torch.ones(2)])
+
+
 def test_int16_round_trip_is_within_half_a_step() -> None:
     x = torch.linspace(-1, 1, 10001)
     back = from_int16(to_int16(x))

@@ -49,6 +49,25 @@ def test_reads_every_clip_and_caption_exactly(tmp_path: Path, cache: bool) -> No
             assert float(item["audio"].abs().max()) <= 1.0
 
 
+@pytest.mark.parametrize("cache", [True, False])
+def test_int16_audio_is_the_written_samples(tmp_path: Path, cache: bool) -> None:
+    """``audio_dtype="int16"`` (what training uses) gives the samples we wrote, mono clips exactly;
+    stereo clips as round(32768 * the float mix), the same numbers as the float dataset."""
+    write_clotho_folder(tmp_path)
+    expected = [c for c in CLIPS if c.split == "development"]
+    ds = _dataset(tmp_path, "development", cache=cache, audio_dtype="int16")
+    floats = _dataset(tmp_path, "development", cache=cache)
+    for i, clip in enumerate(expected):
+        audio = ds[i]["audio"]
+        assert audio.dtype == torch.int16 and audio.ndim == 1
+        if clip.channels == 1:
+            np.testing.assert_array_equal(audio.numpy(), samples_of(clip)[:, 0])
+        mix = np.clip(np.round(floats[i]["audio"].numpy().astype(np.float64) * 32768), -32768, 32767)
+        np.testing.assert_array_equal(audio.numpy(), mix)
+    with pytest.raises(ValueError, match="audio_dtype"):
+        _dataset(tmp_path, "development", audio_dtype="int8")
+
+
 def test_metadata_is_read_as_iso_8859_1(tmp_path: Path) -> None:
     write_clotho_folder(tmp_path)
     ds = _dataset(tmp_path, "development", cache=False)

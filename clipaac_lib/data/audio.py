@@ -141,9 +141,11 @@ def pad_batch(waves: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
         raise ValueError("a batch mixes int16 samples and float waveforms; open every dataset with the same "
                          "audio_dtype")
     lengths = torch.tensor([int(w.shape[-1]) for w in waves], dtype=torch.long)
-    out = torch.zeros(len(waves), int(lengths.max()), dtype=torch.int16 if all(int16) else torch.float32)  # (B, S)
+    dtype = torch.int16 if all(int16) else torch.float32
+    out = torch.empty(len(waves), int(lengths.max()), dtype=dtype)  # (B, S); zeroing only the padding
     for i, w in enumerate(waves):
         if w.ndim != 1:
             raise ValueError(f"clip {i} has shape {tuple(w.shape)}; expected a 1-D waveform")
         out[i, : w.shape[0]] = w
+        out[i, w.shape[0] :] = 0
     return out, lengths
