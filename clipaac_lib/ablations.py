@@ -58,8 +58,11 @@ def run_job(job: Job, out_dir: str | os.PathLike[str], notebook: str | os.PathLi
     logging.getLogger("papermill").setLevel(logging.ERROR)
     out = Path(out_dir) / f"{job.name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
+    # the job kernel's own start-up warnings (e.g. about its local TCP transport) would land in the
+    # calling notebook's output; its errors still show
     papermill.execute_notebook(str(notebook), str(out), parameters=job.params, kernel_name="python3",
-                               cwd=str(Path(notebook).parent), progress_bar=progress)
+                               cwd=str(Path(notebook).parent), progress_bar=progress,
+                               extra_arguments=["--IPKernelApp.log_level=ERROR"])
     return out
 
 
