@@ -92,7 +92,9 @@ def run_variant(name: str, model_config: ModelConfig, batch: dict[str, torch.Ten
     if name.startswith("fast"):
         model = fast_path(model, device, compile=name == "fast-compile")
         if name == "fast-compile-full":
-            model.audio = torch.compile(model.audio, mode="max-autotune-no-cudagraphs", dynamic=False)
+            # CLIPAAC calls audio.forward_features (not audio.forward): compile that method
+            model.audio.forward_features = torch.compile(model.audio.forward_features,
+                                                         mode="max-autotune-no-cudagraphs", dynamic=False)
         optimizer = make_optimizer(model, config)
     else:
         torch.backends.cudnn.benchmark = False

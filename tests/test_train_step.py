@@ -177,7 +177,11 @@ def test_compiled_stages_trace_whole_and_keep_the_step() -> None:
     compiled = fast_path(_model(), CPU, compile=True, compile_backend="aot_eager")
     assert all(hasattr(getattr(compiled.audio, f"layer{i}"), "_orig_mod") for i in range(1, 5))
     assert strip_compiled_prefix(compiled.state_dict()).keys() == _model().state_dict().keys()  # checkpoint names
+    from torch._dynamo.utils import counters
+
+    counters.clear()
     loss_compiled, grads_compiled = _grads(compiled, batch)
+    assert counters["stats"]["unique_graphs"] >= 4  # the compiled stages ran (not the eager modules)
     assert float(loss_compiled) == pytest.approx(float(loss_plain), rel=1e-5)
     _assert_same_grads(grads_compiled, grads_plain)
     torch._dynamo.reset()
