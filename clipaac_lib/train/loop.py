@@ -257,7 +257,7 @@ def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torc
         model.load_state_dict(strip_compiled_prefix(state["model"]))
     if info.is_distributed:  # batch statistics over the global batch (before compiling and the optimiser)
         model = D.convert_batchnorm(model, device.type)
-    model = fast_path(model, device, compile=config.compile)
+    model = fast_path(model, device, compile=config.compile, autotune=config.fixed_length)
     optimizer = make_optimizer(model, config)
     start_epoch, global_step, history = 1, 0, []
     if state is not None:

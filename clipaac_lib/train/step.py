@@ -138,16 +138,19 @@ def make_optimizer(model: Any, config: TrainConfig, fused: bool | None = None) -
 
 
 def fast_path(model: Any, device: torch.device, compile: bool = False, *, channels_last: bool | None = None,
-              compile_backend: str = "inductor") -> Any:
+              autotune: bool = True, compile_backend: str = "inductor") -> Any:
     """Speed-ups that keep the numbers (up to bf16 rounding); returns the model.
 
-    On CUDA: cuDNN autotuning, TF32 matmuls and convolutions, and (``channels_last=None``) channels-last
-    convolution weights. ``channels_last=True`` forces that layout on any device, False keeps it off.
-    ``compile=True`` wraps each ResNeXt stage of the audio head in ``torch.compile`` (``compile_backend``;
-    the tests use ``aot_eager`` to check the stages trace without a compiler toolchain), on any device.
+    On CUDA: TF32 matmuls and convolutions, (``channels_last=None``) channels-last convolution weights
+    and, with ``autotune``, cuDNN autotuning. Autotuning benchmarks every new input shape, so it pays
+    only when shapes repeat: training turns it on with ``fixed_length`` and leaves cuDNN's heuristics
+    otherwise (every batch of variable-length clips has its own length). ``channels_last=True`` forces
+    that layout on any device, False keeps it off. ``compile=True`` wraps each ResNeXt stage of the audio
+    head in ``torch.compile`` (``compile_backend``; the tests use ``aot_eager`` to check the stages trace
+    without a compiler toolchain), on any device.
     """
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = autotune
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     if channels_last if channels_last is not None else device.type == "cuda":
