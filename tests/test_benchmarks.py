@@ -1,0 +1,52 @@
+"""The benchmark scripts still run (on a CPU, at toy sizes) and print their tables. No timing is
+asserted: the numbers belong in benchmarks/README.md, measured on a named machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(output: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip("|").split("|")] for line in output.splitlines()
+            if line.startswith("| ") and not line.startswith("| variant") and not line.startswith("| audio")]
+
+
+def test_train_step_prints_one_row_per_variant(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    bench = _script("train_step")
+    assert bench.main(["--tiny", "--device", "cpu", "--variants", "fp32,fast,fast-syncs", "--steps", "1",
+                       "--warmup", "0", "--seconds", "0.5", "--json", str(tmp_path / "rows.json")]) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert [r[0] for r in rows] == ["fp32", "fast", "fast-syncs"]
+    assert all(float(r[2]) > 0 and float(r[3]) > 0 for r in rows)  # clips/s, ms/step
+    assert (tmp_path / "rows.json").is_file()
+    with pytest.raises(SystemExit):
+        bench.main(["--tiny", "--device", "cpu", "--variants", "fp64"])
+
+
+def test_data_loader_compares_int16_and_float32(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    bench = _script("data_loader")
+    assert bench.main(["--root", str(tmp_path / "data"), "--clips", "4", "--seconds", "2.5", "--batch", "2",
+                       "--batches", "2", "--workers", "0", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert [(r[0], r[1]) for r in rows] == [("int16", "0"), ("float32", "0")]
+    mbps = {r[0]: float(r[3]) / float(r[2]) for r in rows}  # MB moved per clip: 2.5 s at 44.1 kHz
+    assert mbps["int16"] == pytest.approx(2.5 * 44100 * 2 / 1e6, rel=0.03)
+    assert mbps["float32"] == pytest.approx(2.5 * 44100 * 4 / 1e6, rel=0.03)
+    assert re.search(r"CPU only, \d+ cores", out)
