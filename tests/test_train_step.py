@@ -219,3 +219,24 @@ def test_fused_adam_is_the_default_only_on_cuda() -> None:
     assert not optimizer.defaults.get("fused") and optimizer.defaults.get("foreach")
     assert [g["name"] for g in optimizer.param_groups] == ["encoder", "new"]
     assert np.isclose(optimizer.param_groups[0]["lr"], CONFIG.effective_encoder_lr())
+
+
+@pytest.mark.parametrize("device,precision,capability,expected", [
+    ("cpu", "auto", None, False),  # CPUs train in float32
+    ("cuda", "auto", (7, 5), False),  # Colab's T4: no native bf16
+    ("cuda", "auto", (8, 0), True),  # A100
+    ("cuda", "auto", (9, 0), True),  # H100
+    ("cuda", "fp32", (9, 0), False),
+    ("cpu", "bf16", None, True),
+])
+def test_bf16_only_where_the_hardware_has_it(device: str, precision: str, capability, expected: bool) -> None:
+    from clipaac_lib.train.step import use_bf16
+
+    assert use_bf16(torch.device(device), precision, capability) is expected
+
+
+def test_an_unknown_precision_is_refused_by_name() -> None:
+    from clipaac_lib.train.config import ConfigError
+
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(precision="fp16").validate()

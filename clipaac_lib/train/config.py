@@ -46,6 +46,7 @@ DATASETS = ("synthetic", "clotho")
 MODEL_CONFIGS = ("small", "paper")
 INIT_STRATEGIES = ("random", "audio", "audio_text")
 AUDIO_MEMORIES = ("embedding", "frames")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 PAPER_EPOCHS = 40  # section 3.2
 PAPER_WARMUP_EPOCHS = 5.0  # section 3.2
@@ -142,6 +143,9 @@ class TrainConfig:
     run_root: str | None = _knob(None, "folder holding the run directories; default: the cache's runs", hashed=False)
     resume: bool = _knob(True, "continue from the run directory's checkpoint if there is one", hashed=False)
     reuse: bool = _knob(True, "return a finished run with the same configuration instead of retraining", hashed=False)
+    precision: str = _knob("auto", "'auto' (bf16 autocast on GPUs with native bf16, compute capability 8.0+ "
+                           "such as A100, L4, H100; float32 elsewhere, e.g. Colab's T4 and CPUs), 'bf16' or 'fp32'",
+                           hashed=False)
     num_workers: int | None = _knob(None, "data-loading worker processes; default: 0 on a CPU, on CUDA one per "
                                     "free core up to 8", hashed=False)
     compile: bool = _knob(False, "torch.compile the ResNeXt stages (for CUDA; pair with fixed_length, since "
@@ -234,6 +238,7 @@ class TrainConfig:
         _choice("init", self.init, INIT_STRATEGIES)
         if self.audio_memory is not None:
             _choice("audio_memory", self.audio_memory, AUDIO_MEMORIES)
+        _choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides must be a JSON object (dict); got {self.model_overrides!r}")
         for name in ("alpha", "lam"):

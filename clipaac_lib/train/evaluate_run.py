@@ -21,6 +21,7 @@ from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.decode import DecodeConfig, search
 from clipaac_lib.train.rundir import RunDir
 from clipaac_lib.train.setup import build_model, open_split, resolve_device
+from clipaac_lib.train.step import use_bf16
 
 __all__ = ["decode_config", "evaluation_tag", "load_run_model", "evaluate_and_save", "evaluate_run",
            "caption_file", "caption_audio", "strip_compiled_prefix"]
@@ -71,7 +72,7 @@ def _evaluate(model: Any, test: Any, vocab: Any, config: TrainConfig, device: to
 
     dcfg = decode_config(config)
     out = run_split(model, test, vocab, device=device, batch_size=config.eval_batch_size, decode=dcfg,
-                    nll=True, max_words=config.max_words, autocast=device.type == "cuda",
+                    nll=True, max_words=config.max_words, autocast=use_bf16(device, config.precision),
                     progress=config.progress, desc=f"captioning the {config.test_split} split ({label})")
     scores = score_split(out, caption_metrics=config.caption_metrics)
     scores.update({"model": label, "split": config.test_split, "decode": dcfg.__dict__,

@@ -8,7 +8,7 @@ Optimisation (section 3.2): Adam with two parameter groups, the encoder (``model
 ``encoder_lr``) and the decoder plus new layers (``model.new_parameters()``, ``lr``); the learning rates
 rise linearly from ``lr / warmup_steps`` to ``lr`` over the first ``warmup_epochs`` epochs, then stay.
 
-On CUDA the step runs under bf16 autocast with channels-last convolutions (and, with ``compile=True``,
+On CUDA the step runs under bf16 autocast (GPUs with native bf16; see ``precision``) with channels-last convolutions (and, with ``compile=True``,
 compiled ResNeXt stages); on CPU in float32. Everything random is seeded from ``seed``: two CPU runs
 of one configuration give the same numbers. After every epoch the run directory gets an atomic
 checkpoint, so a killed run resumes where it stopped; a non-finite loss stops the run with
@@ -37,7 +37,7 @@ from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.evaluate_run import evaluate_and_save, load_run_model, strip_compiled_prefix
 from clipaac_lib.train.rundir import RunDir, capture_rng, restore_rng
 from clipaac_lib.train.setup import TrainData, build_model, default_run_root, load_data, resolve_device
-from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer, unwrap
+from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer, unwrap, use_bf16
 
 __all__ = ["NonFiniteLossError", "RunResult", "train", "warmup_factor", "seed_everything"]
 
@@ -116,7 +116,7 @@ def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, 
 
     model.train()
     data.batch_sampler.set_epoch(epoch)
-    autocast = device.type == "cuda"
+    autocast = use_bf16(device, config.precision)
     steps_per_epoch = len(data.loader)
     meter = _Meter(device)
     check_every = 1 if device.type == "cpu" else 20
@@ -320,7 +320,7 @@ def _validate(model: Any, data: TrainData, config: TrainConfig, device: torch.de
     from clipaac_lib.train.evaluate import retrieval_recall, run_split
 
     out = run_split(model, data.test, data.vocab, device=device, batch_size=config.eval_batch_size,
-                    nll=True, max_words=config.max_words, autocast=device.type == "cuda")
+                    nll=True, max_words=config.max_words, autocast=use_bf16(device, config.precision))
     recall = retrieval_recall(out.audio_emb, out.text_emb, out.text_clip)
     return {"test_caption_nll": out.caption_nll, **{f"test_{k}": v for k, v in recall.items()}}
 

@@ -8,7 +8,8 @@ The step is written so that it never makes the host wait for the GPU:
   values and so would wait for the GPU) and :func:`audio_to_device` turns the samples into float32
   ``x / 32768`` on the GPU, the very values the float path gives;
 - under ``torchrun`` the token counts that weight the caption loss come from the CPU batch and are
-  summed over processes as tensors (:func:`~clipaac_lib.train.distributed.global_sum_tensor`).
+  summed over processes as tensors (:func:`~clipaac_lib.train.distributed.global_sum_tensor`). The
+  one read left is the embedding gather's shard sizes (shards can differ by one clip), once per step.
 
 :func:`fast_path` holds the CUDA speed-ups (channels-last convolutions, cuDNN autotuning, TF32,
 optionally ``torch.compile`` of the ResNeXt stages); :func:`make_optimizer` the paper's two-group Adam
@@ -28,7 +29,7 @@ from torch import Tensor
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 
-__all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "fast_path", "unwrap"]
+__all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "fast_path", "unwrap", "use_bf16"]
 
 _INT16_SCALE = 32768.0  # the cache's samples are round(x * 32768); see clipaac_lib.data.cache
 
@@ -36,6 +37,27 @@ _INT16_SCALE = 32768.0  # the cache's samples are round(x * 32768); see clipaac_
 def unwrap(model: Any) -> Any:
     """The model inside a DistributedDataParallel wrapper (or the model itself)."""
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def use_bf16(device: torch.device, precision: str = "auto", capability: tuple[int, int] | None = None) -> bool:
+    """Whether to run the forward pass under bf16 autocast.
+
+    ``"auto"``: on CUDA devices of compute capability 8.0 or newer (A100, L4, H100, ...), whose tensor
+    cores do bf16; older GPUs (Colab's T4 is 7.5) would emulate it slowly or not at all for convolutions,
+    and CPUs without bf16 units run it many times slower than float32 (``benchmarks/README.md``), so those
+    train in float32. ``"bf16"`` forces it (any device with autocast), ``"fp32"`` turns it off.
+    ``capability`` overrides the queried one (for tests).
+    """
+    if precision == "fp32":
+        return False
+    if precision == "bf16":
+        return True
+    if precision != "auto":
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+    if device.type != "cuda":
+        return False
+    major, _ = capability if capability is not None else torch.cuda.get_device_capability(device)
+    return major >= 8
 
 
 def check_batch(batch: dict[str, Any], model_config: Any, pad_id: int = 0) -> bool:
@@ -93,8 +115,10 @@ def compute_loss(model: Any, batch: dict[str, Any], config: TrainConfig, device:
     amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
     with amp:
         out = model(audio, text_tokens, caption_in, lengths, check_values=not checked)  # logits (B, M, V)
-    audio_emb = D.gather_with_grad(_at_least_fp32(out.audio_emb))  # (global B, L)
-    text_emb = D.gather_with_grad(_at_least_fp32(out.text_emb))  # (global B, L)
+    audio_emb, text_emb = _at_least_fp32(out.audio_emb), _at_least_fp32(out.text_emb)  # (B, L) each
+    if D.is_distributed():  # one gather for both (its shard sizes are read on the host once, not twice)
+        both = D.gather_with_grad(torch.cat([audio_emb, text_emb], dim=1))  # (global B, 2L)
+        audio_emb, text_emb = both.split([audio_emb.shape[1], text_emb.shape[1]], dim=1)  # (global B, L) each
     l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=config.lam)
     l_ce = caption_loss(_at_least_fp32(out.logits), caption_out, pad_id=pad_id,
                         label_smoothing=config.label_smoothing, check_values=not checked)
