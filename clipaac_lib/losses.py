@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from clipaac_lib.model.checks import check_has_targets
+
 __all__ = ["contrastive_logits", "contrastive_loss", "caption_loss", "total_loss"]
 
 
@@ -85,8 +87,8 @@ def caption_loss(logits: Tensor, targets: Tensor, pad_id: int = 0, label_smoothi
         )
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing!r}")
-    if check_values and not bool((targets != pad_id).any()):
-        raise ValueError(f"every target is padding (pad_id={pad_id}); nothing to learn from this batch")
+    if check_values:
+        check_has_targets(targets, pad_id)
     return F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]),
         targets.reshape(-1),

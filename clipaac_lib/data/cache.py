@@ -29,20 +29,21 @@ from tqdm.auto import tqdm
 
 from clipaac_lib.fileio import atomic_open, atomic_write_json
 
-__all__ = ["AudioCache", "cache_folder", "fingerprint", "to_int16", "from_int16"]
+__all__ = ["AudioCache", "cache_folder", "fingerprint", "to_int16", "from_int16", "INT16_SCALE"]
 
 FORMAT = "clipaac-audio-cache-v1"
+INT16_SCALE = 32768.0  # stored samples are round(x * INT16_SCALE); reading divides by it
 
 
 def to_int16(wave: torch.Tensor) -> np.ndarray:
     """Float samples in [-1, 1] -> int16 (``round(x * 32768)``, clipped to [-32768, 32767])."""
-    scaled = np.round(wave.detach().cpu().numpy().astype(np.float64) * 32768.0)  # numpy: no thread-pool start-up
+    scaled = np.round(wave.detach().cpu().numpy().astype(np.float64) * INT16_SCALE)  # numpy: no thread-pool start-up
     return np.clip(scaled, -32768, 32767).astype(np.int16)
 
 
 def from_int16(samples: np.ndarray) -> torch.Tensor:
     """int16 samples -> float32 tensor in [-1, 1) (``x / 32768``)."""
-    return torch.from_numpy(samples.astype(np.float32) / np.float32(32768.0))
+    return torch.from_numpy(samples.astype(np.float32) / np.float32(INT16_SCALE))
 
 
 def fingerprint(paths: Sequence[Path]) -> str:

@@ -12,7 +12,7 @@ import math
 
 from torch import Tensor
 
-__all__ = ["MAX_ABS_AUDIO", "check_audio_values", "check_token_range"]
+__all__ = ["MAX_ABS_AUDIO", "check_audio_values", "check_token_range", "check_has_targets"]
 
 MAX_ABS_AUDIO = 2.0  # louder input is almost surely in int16 range, not [-1, 1]
 
@@ -35,3 +35,9 @@ def check_token_range(tokens: Tensor, vocab_size: int, what: str, hint: str) -> 
     low, high = int(tokens.min()), int(tokens.max())
     if low < 0 or high >= vocab_size:
         raise ValueError(f"{what} must lie in [0, {vocab_size}), got min {low}, max {high}; {hint}")
+
+
+def check_has_targets(targets: Tensor, pad_id: int) -> None:
+    """Raise ``ValueError`` when every caption target is padding (nothing to learn from the batch)."""
+    if not bool((targets != pad_id).any()):
+        raise ValueError(f"every caption target is padding (pad_id={pad_id}); nothing to learn from this batch")

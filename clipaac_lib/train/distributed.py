@@ -159,9 +159,7 @@ def global_sum(value: float, device: torch.device | str = "cpu") -> float:
     """Sum of a Python number over processes (no gradient)."""
     if not is_distributed():
         return float(value)
-    t = torch.tensor([float(value)], dtype=torch.float64, device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    return float(t.item())
+    return float(global_sum_tensor(torch.tensor([float(value)], dtype=torch.float64, device=device)).item())
 
 
 def global_sum_tensor(x: Tensor) -> Tensor:

@@ -5,6 +5,7 @@ Notebook: ``notebooks/05_train.ipynb``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -35,8 +36,6 @@ def default_num_workers(device: str) -> int:
     training process, at most 8 (and at most the cores divided among the processes under torchrun)."""
     if resolve_device(device).type != "cuda":
         return 0
-    import os
-
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     per_process = cores // max(int(os.environ.get("LOCAL_WORLD_SIZE", "1")), 1)
     return max(0, min(8, per_process - 1))

@@ -26,12 +26,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from clipaac_lib.data.cache import INT16_SCALE
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 
 __all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "fast_path", "unwrap", "use_bf16"]
-
-_INT16_SCALE = 32768.0  # the cache's samples are round(x * 32768); see clipaac_lib.data.cache
 
 
 def unwrap(model: Any) -> Any:
@@ -68,7 +67,7 @@ def check_batch(batch: dict[str, Any], model_config: Any, pad_id: int = 0) -> bo
     range by construction), text or caption ids outside their vocabularies, a batch with no caption
     token to learn from.
     """
-    from clipaac_lib.model.checks import check_audio_values, check_token_range
+    from clipaac_lib.model.checks import check_audio_values, check_has_targets, check_token_range
 
     keys = ("audio", "text_tokens", "caption_in", "caption_out")
     if any(batch[k].device.type != "cpu" for k in keys):
@@ -81,8 +80,7 @@ def check_batch(batch: dict[str, Any], model_config: Any, pad_id: int = 0) -> bo
     for key in ("caption_in", "caption_out"):
         check_token_range(batch[key], model_config.vocab_size, f"caption word ids ({key})",
                           "is ModelConfig.vocab_size len(vocabulary)?")
-    if not bool((batch["caption_out"] != pad_id).any()):
-        raise ValueError(f"every caption target of the batch is padding (pad_id={pad_id}); nothing to learn")
+    check_has_targets(batch["caption_out"], pad_id)
     return True
 
 
@@ -91,7 +89,7 @@ def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
     same float32 values :func:`clipaac_lib.data.cache.from_int16` gives on the CPU."""
     moved = audio.to(device, non_blocking=True)
     if moved.dtype == torch.int16:
-        return moved.float().div_(_INT16_SCALE)
+        return moved.float().div_(INT16_SCALE)
     return moved
 
 
@@ -106,7 +104,6 @@ def compute_loss(model: Any, batch: dict[str, Any], config: TrainConfig, device:
     from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
 
     checked = check_batch(batch, unwrap(model).config, pad_id)
-    local_tokens = (batch["caption_out"] != pad_id).sum()  # () computed where the batch is (CPU: no sync)
     audio = audio_to_device(batch["audio"], device)  # (B, S) float
     text_tokens = batch["text_tokens"].to(device, non_blocking=True)  # (B, 77)
     caption_in = batch["caption_in"].to(device, non_blocking=True)  # (B, M)
@@ -125,6 +122,7 @@ def compute_loss(model: Any, batch: dict[str, Any], config: TrainConfig, device:
     if not D.is_distributed():
         return total_loss(l_cl, l_ce, alpha=config.alpha), l_cl.detach(), l_ce.detach()
     # token-mean over the global batch: scale this process's share so that DDP's average is that mean
+    local_tokens = (batch["caption_out"] != pad_id).sum()  # () counted where the batch is (CPU: no sync)
     local = local_tokens.to(device=device, dtype=torch.float64, non_blocking=True)
     share = (local / D.global_sum_tensor(local).clamp_min(1.0)).to(l_ce.dtype)  # () tensor: no sync
     loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=config.alpha)
