@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from clipaac_lib.data import CaptionPairs, ClothoDataset, Vocabulary, make_synthetic_clotho
-    from clipaac_lib.train.setup import resolve_device
+    from clipaac_lib.devices import resolve_device
 
     root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="clipaac-loader-"))
     t0 = time.perf_counter()

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from clipaac_lib.data.cli import add_data_commands
+from clipaac_lib.errors import DEBUG_FLAG, OneLineArgumentParser, pop_debug, run_reporting_errors
 from clipaac_lib.train.cli import add_train_commands
 
 __all__ = ["build_parser", "main"]
@@ -20,7 +21,8 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered command group."""
-    parser = argparse.ArgumentParser(prog="clipaac", description="CLIP-AAC: data, training, evaluation.")
+    parser = OneLineArgumentParser(prog="clipaac", description="CLIP-AAC: data, training, evaluation.",
+                                     epilog=f"Errors are reported in one line; {DEBUG_FLAG} shows the traceback.")
     commands = parser.add_subparsers(dest="command", required=True)
     add_data_commands(commands)
     add_train_commands(commands)
@@ -34,14 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``clipaac`` script; returns the exit status."""
+    """Entry point of the ``clipaac`` script; returns the exit status (2 on an error, reported in one line
+    as ``clipaac: error: ...``; ``--debug`` shows the traceback instead)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["metrics"]:  # forwarded whole, options included
         from clipaac_lib.metrics.__main__ import main as metrics_main
 
         return metrics_main(argv[1:] or ["--help"])
+    argv, debug = pop_debug(argv)
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    if debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(message)s")
+    return run_reporting_errors(args.func, args, debug=debug)
 
 
 if __name__ == "__main__":

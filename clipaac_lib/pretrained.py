@@ -93,9 +93,10 @@ WEIGHTS: dict[str, WeightFile] = {
     ),
 }
 
-INIT_STRATEGIES = ("random", "audio", "audio_text")
 #: The checkpoint each pre-trained initialisation strategy loads (paper Table 1).
 INIT_WEIGHTS = {"audio": "ESRNXFBSP.pt", "audio_text": "AudioCLIP-Full-Training.pt"}
+#: Encoder initialisation strategies: random, or one of :data:`INIT_WEIGHTS`.
+INIT_STRATEGIES = ("random", *INIT_WEIGHTS)
 
 _TEXT_PREFIXES = ("transformer.", "token_embedding.", "ln_final.")
 _TEXT_KEYS = ("positional_embedding", "text_projection")
@@ -328,7 +329,7 @@ def apply_init(
     if init == "random":
         return None
     if init == "audio":
-        return load_esresnext_audioset(model, download_weights("ESRNXFBSP.pt", cache_dir))
+        return load_esresnext_audioset(model, download_weights(INIT_WEIGHTS[init], cache_dir))
     if init == "audio_text":
-        return load_audioclip(model, download_weights("AudioCLIP-Full-Training.pt", cache_dir))
+        return load_audioclip(model, download_weights(INIT_WEIGHTS[init], cache_dir))
     raise ValueError(f"unknown init {init!r}; choose one of {INIT_STRATEGIES}")

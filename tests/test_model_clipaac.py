@@ -17,9 +17,8 @@ B = 3
 
 
 @pytest.fixture()
-def model() -> CLIPAAC:
-    torch.manual_seed(0)
-    return CLIPAAC(ModelConfig.small(vocab_size=VOCAB, logit_scale_init=20.0))
+def model(make_model) -> CLIPAAC:
+    return make_model(vocab_size=VOCAB, logit_scale_init=20.0)
 
 
 def _batch(config: ModelConfig, seconds: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -114,9 +113,8 @@ def test_inference_without_the_text_head(model: CLIPAAC) -> None:
         model.encode_text(torch.zeros(1, 77, dtype=torch.long))
 
 
-def test_frames_memory_is_a_time_sequence_with_a_length_mask() -> None:
-    torch.manual_seed(0)
-    model = CLIPAAC(ModelConfig.small(vocab_size=VOCAB, audio_memory="frames")).eval()
+def test_frames_memory_is_a_time_sequence_with_a_length_mask(make_model) -> None:
+    model = make_model(vocab_size=VOCAB, audio_memory="frames").eval()
     audio, _, captions = _batch(model.config, seconds=1.0)
     lengths = torch.tensor([16000, 8000, 3000])
     with torch.no_grad():
@@ -162,7 +160,7 @@ def test_checkpoint_round_trip_is_tensors_and_json(model: CLIPAAC, tmp_path) -> 
     audio, _, captions = _batch(model.config)
     model.eval()
     save_model(model, tmp_path / "run")
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["name"] == "small"
+    assert json.loads((tmp_path / "run" / "model_config.json").read_text())["name"] == "small"
     torch.load(tmp_path / "run" / "model.pt", weights_only=True)  # nothing executable inside
     restored = load_model(tmp_path / "run").eval()
     with torch.no_grad():

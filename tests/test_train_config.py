@@ -202,11 +202,16 @@ def test_bad_command_lines_fail_before_any_work(argv: list[str], message: str, t
     runs = tmp_path / "runs"
     if argv[0] == "train":
         argv += ["--run-root", str(runs)]
-    with pytest.raises(SystemExit) as exit_info:
-        args = _parser().parse_args(argv)
-        args.func(args)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    from clipaac_lib.cli import main
+
+    try:
+        status = main(argv)
+    except SystemExit as stop:  # a usage error, reported by the parser
+        status = stop.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("clipaac: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert message in err
     assert not runs.exists() and not (tmp_path / "cache" / "data").exists()  # nothing was started
 
 

@@ -8,14 +8,8 @@ import math
 import pytest
 import torch
 
-from clipaac_lib.train.decode import (
-    DecodeConfig,
-    beam_search,
-    greedy_search,
-    search,
-    sequence_log_prob,
-)
-from clipaac_lib.train.evaluate import chance_recall, retrieval_recall
+from clipaac_lib.decode import DecodeConfig, beam_search, greedy_search, search
+from clipaac_lib.metrics import chance_recall, retrieval_recall
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 WORDS = (4, 5, 6)  # a three-word vocabulary after the four special tokens
@@ -42,6 +36,12 @@ def _next_log_probs(model: ToyDecoder, memory: torch.Tensor, prefix: list[int]) 
     return torch.log_softmax(logits.double(), dim=-1)
 
 
+def sequence_log_prob(model: ToyDecoder, memory: torch.Tensor, words: list[int], ended: bool) -> float:
+    """log P(words [+ <eos>] | memory), one token at a time from scratch (the searches' oracle)."""
+    tokens = [*words, EOS] if ended else list(words)
+    return sum(float(_next_log_probs(model, memory, list(words[:i]))[tok]) for i, tok in enumerate(tokens))
+
+
 def brute_force(model: ToyDecoder, memory: torch.Tensor, max_len: int, length_penalty: float):
     """Every caption the rules allow (1..max_len-1 words + <eos>, or max_len words cut), scored from
     scratch as sum log p / n**length_penalty; returns (best words, its log-probability, best score)."""
@@ -49,9 +49,8 @@ def brute_force(model: ToyDecoder, memory: torch.Tensor, max_len: int, length_pe
     for n in range(1, max_len + 1):
         for words in itertools.product(WORDS, repeat=n):
             ended = n < max_len
-            tokens = [*words, EOS] if ended else list(words)
-            log_p = sum(float(_next_log_probs(model, memory, list(words[:i]))[tok]) for i, tok in enumerate(tokens))
-            score = log_p / len(tokens) ** length_penalty
+            log_p = sequence_log_prob(model, memory, list(words), ended)
+            score = log_p / (n + ended) ** length_penalty
             if score > best[2]:
                 best = (list(words), log_p, score)
     return best
@@ -83,8 +82,9 @@ def test_beam_of_one_is_greedy_and_scores_match_a_teacher_forced_pass() -> None:
     beam3 = search(model, memory, cfg=DecodeConfig(beam_size=3, max_len=6))
     for result in (greedy, beam3):
         ended = [int(n) == len(w) + 1 for n, w in zip(result.length, result.tokens, strict=True)]
-        direct = sequence_log_prob(model, memory, result.tokens, ended=ended)
-        torch.testing.assert_close(result.log_prob, direct, atol=1e-4, rtol=0)
+        direct = torch.tensor([sequence_log_prob(model, memory[b], words, end)
+                               for b, (words, end) in enumerate(zip(result.tokens, ended, strict=True))])
+        torch.testing.assert_close(result.log_prob, direct.float(), atol=1e-4, rtol=0)
 
 
 def test_batched_beam_search_equals_one_clip_at_a_time() -> None:

@@ -4,6 +4,7 @@ run-directory contents, evaluation and captioning from a run directory."""
 from __future__ import annotations
 
 import argparse
+import shutil
 import json
 import math
 from pathlib import Path
@@ -212,3 +213,94 @@ def test_training_batches_carry_clip_tokens_and_optionally_fixed_length_audio(ti
     assert batch["text_tokens"].shape == (2, 77)
     assert batch["text_tokens"][:, 0].tolist() == [49406, 49406]
     assert (batch["text_tokens"] == 49407).sum(dim=1).tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("case", ["bad audio", "missing audio", "missing run", "bad value", "missing clip"])
+def test_command_line_errors_are_one_line_with_status_2(case: str, straight_run, tiny_data: Path,
+                                                       tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Each error names the file or value and what to do, in one line; ``--debug`` shows the traceback."""
+    from clipaac_lib.cli import main
+
+    run_dir = str(straight_run.run_dir)
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    broken = tmp_path / "broken"  # a Clotho-format copy whose CSV names a clip that is not there
+    shutil.copytree(tiny_data, broken)
+    next((broken / "clotho_v2.1" / "evaluation").glob("*.wav")).unlink()
+    argv, expected = {
+        "bad audio": (["caption", str(corrupt), "--run", run_dir], str(corrupt)),
+        "missing audio": (["caption", str(tmp_path / "none.wav"), "--run", run_dir], "does not exist"),
+        "missing run": (["evaluate", str(tmp_path / "no_run")], "does not exist"),
+        "bad value": (["train", "--lr", "-1"], "lr must be a positive number"),
+        "missing clip": (["train", "--data-root", str(broken), "--train-split", "development",
+                          "--test-split", "evaluation", "--run-root", str(tmp_path / "runs"), "--no-progress"],
+                         "clip file missing"),
+    }[case]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("clipaac: error: ") and err.count("\n") == 1, err
+    assert expected in err and "Traceback" not in err
+    with pytest.raises(Exception):  # noqa: B017 (whatever it was, --debug lets it through)
+        main([*argv, "--debug"])
+
+
+def test_warmup_reaches_the_hand_computed_rate_after_the_last_step(tiny_data: Path, tmp_path: Path) -> None:
+    """warmup_epochs=2 over one epoch of S steps: after step s (1-based) the rate is lr * s / (2 S), so
+    the epoch ends at exactly half of lr (a loop that passed the step count + 1 would end above it)."""
+    config = tiny_config(tiny_data, tmp_path / "runs", num_epochs=1, warmup_epochs=2.0, lr=1e-3, encoder_lr=4e-4,
+                         validate_every=0)
+    row = train(config).history[0]
+    steps = row["steps"]
+    assert steps >= 2
+    assert row["lr_new"] == pytest.approx(1e-3 * steps / (2 * steps), rel=1e-12)
+    assert row["lr_encoder"] == pytest.approx(4e-4 * steps / (2 * steps), rel=1e-12)
+
+
+_SLOW_TRAINER = """
+import json, sys, time
+import torch
+from clipaac_lib.train import TrainConfig, train
+from clipaac_lib.train import loop
+torch.set_num_threads(1)
+epoch = loop._train_epoch
+def slow_epoch(*args, **kwargs):  # a training long enough to overlap with the other processes
+    time.sleep(float(sys.argv[2]))
+    return epoch(*args, **kwargs)
+loop._train_epoch = slow_epoch
+try:
+    result = train(TrainConfig.from_dict(json.loads(sys.argv[1])))
+    print(json.dumps({"reused": result.reused, "epochs": result.epochs_completed}))
+except Exception as err:
+    print(json.dumps({"error": type(err).__name__, "message": str(err)}))
+"""
+
+
+def test_two_processes_never_train_one_run_at_once(tiny_data: Path, tmp_path: Path) -> None:
+    """Three real processes, one configuration: the first trains; one asked not to wait stops naming the
+    first's pid; one that waits reuses the finished run instead of training it again."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    config = tiny_config(tiny_data, tmp_path / "runs", num_epochs=2)
+    text = json.dumps(config.to_dict())
+    env = {**os.environ, "CLIPAAC_CACHE": str(tmp_path / "cache")}
+
+    def start(cfg: str, delay: float) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", _SLOW_TRAINER, cfg, str(delay)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    first = start(text, 3.0)
+    lock = tmp_path / "runs" / config.run_name() / ".lock"
+    deadline = time.monotonic() + 120
+    while not (lock.is_file() and str(first.pid) in lock.read_text()):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.2)
+    refused = start(json.dumps({**config.to_dict(), "wait_for_lock": False}), 0.0)
+    waiting = start(text, 0.0)
+    outcomes = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1])
+                for p in (first, refused, waiting)]
+    assert outcomes[0] == {"reused": False, "epochs": 2}
+    assert outcomes[1]["error"] == "RunLockedError" and str(first.pid) in outcomes[1]["message"]
+    assert outcomes[2] == {"reused": True, "epochs": 2}

@@ -18,12 +18,16 @@ import pytest
 import torch
 
 from clipaac_lib.data.cache import from_int16
-from clipaac_lib.model import CLIPAAC, ModelConfig
+from clipaac_lib.model import CLIPAAC, ModelConfig, model_state
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.evaluate_run import strip_compiled_prefix
 from clipaac_lib.train.step import audio_to_device, check_batch, compute_loss, fast_path, make_optimizer
 
 VOCAB = 40
+
+
+def strip_compiled_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Parameter names without torch.compile's ``._orig_mod`` (what ``model_state`` saves)."""
+    return {key.replace("._orig_mod", ""): value for key, value in state.items()}
 CPU = torch.device("cpu")
 CONFIG = TrainConfig(dropout=0.0)
 
@@ -176,7 +180,7 @@ def test_compiled_stages_trace_whole_and_keep_the_step() -> None:
         x = getattr(probe.audio, name)(x)
     compiled = fast_path(_model(), CPU, compile=True, compile_backend="aot_eager")
     assert all(hasattr(getattr(compiled.audio, f"layer{i}"), "_orig_mod") for i in range(1, 5))
-    assert strip_compiled_prefix(compiled.state_dict()).keys() == _model().state_dict().keys()  # checkpoint names
+    assert model_state(compiled).keys() == _model().state_dict().keys()  # checkpoint names
     from torch._dynamo.utils import counters
 
     counters.clear()

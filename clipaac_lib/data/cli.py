@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from clipaac_lib.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+
 __all__ = ["add_data_commands", "main"]
 
 
@@ -103,8 +105,9 @@ def add_data_commands(subparsers: Any) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m clipaac_lib.data ...``: the ``data`` commands on their own."""
-    parser = argparse.ArgumentParser(prog="python -m clipaac_lib.data")
+    parser = OneLineArgumentParser(prog="python -m clipaac_lib.data")
     commands = parser.add_subparsers(dest="command", required=True)
     add_data_commands(commands)
-    args = parser.parse_args(["data", *(argv if argv is not None else sys.argv[1:])])
-    return int(args.func(args) or 0)
+    argv, debug = pop_debug(list(argv) if argv is not None else sys.argv[1:])
+    args = parser.parse_args(["data", *argv])
+    return run_reporting_errors(args.func, args, debug=debug, prog="python -m clipaac_lib.data")

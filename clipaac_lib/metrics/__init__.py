@@ -6,6 +6,7 @@
 - :func:`evaluate_captions` scores a whole corpus at once (``evaluate.py``);
 - :func:`install_spice` / ``python -m clipaac_lib.metrics install-spice`` installs the Stanford
   CoreNLP 3.6.0 jars SPICE needs into the cache; :func:`spice_available` tells whether they are there;
+- :func:`retrieval_recall` / :func:`chance_recall`: audio-text retrieval recall@k (``retrieval.py``);
 - ``java.py`` finds Java (clear install instructions when missing) and keeps it locale-safe;
 - ``ptb.py``, ``meteor.py``, ``paraphrase.py``, ``spice.py`` run the Java tools, each started once
   per evaluation.
@@ -15,6 +16,7 @@ Notebook: ``notebooks/04_metrics.ipynb``.
 
 from .evaluate import METRIC_KEYS, SpiceUnavailableWarning, evaluate_captions
 from .java import JavaNotFoundError, find_java
+from .retrieval import chance_recall, retrieval_recall
 from .spice import SpiceNotInstalledError, spice_available
 from .spice_install import SPICE_INSTALL_COMMAND, CoreNLPSource, SpiceInstallError, install_spice
 
@@ -26,8 +28,10 @@ __all__ = [
     "SpiceInstallError",
     "SpiceNotInstalledError",
     "SpiceUnavailableWarning",
+    "chance_recall",
     "evaluate_captions",
     "find_java",
     "install_spice",
+    "retrieval_recall",
     "spice_available",
 ]

@@ -4,7 +4,7 @@
 not open_clip (the tokenizer loads it on first use). Notebook: ``notebooks/02_architecture.ipynb``.
 """
 
-from .checkpoint import load_model, save_model
+from .checkpoint import load_model, load_model_state, model_from_state, model_state, save_model
 from .clipaac import CLIPAAC, AudioEncoding, CLIPAACOutput
 from .config import AudioConfig, DecoderConfig, ModelConfig, TextConfig
 from .decoder import CaptionDecoder
@@ -30,4 +30,7 @@ __all__ = [
     "EOT_ID",
     "save_model",
     "load_model",
+    "load_model_state",
+    "model_from_state",
+    "model_state",
 ]

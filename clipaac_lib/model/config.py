@@ -22,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "AUDIO_MEMORY_CHOICES",
+    "MODEL_PRESETS",
     "AudioConfig",
     "TextConfig",
     "DecoderConfig",
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 AUDIO_MEMORY_CHOICES = ("embedding", "frames")
+#: The named model sizes, :meth:`ModelConfig.preset`.
+MODEL_PRESETS = ("small", "paper")
 
 
 def _check_positive(owner: str, **values: int | float) -> None:
@@ -220,6 +223,13 @@ class ModelConfig:
         return self.embed_dim if self.audio_memory == "embedding" else self.audio.feature_channels
 
     # ----------------------------------------------------------------------------------------- presets
+    @classmethod
+    def preset(cls, name: str, vocab_size: int = 5000, **overrides: Any) -> ModelConfig:
+        """The named preset of :data:`MODEL_PRESETS`: ``"small"`` or ``"paper"``."""
+        if name not in MODEL_PRESETS:
+            raise ValueError(f"unknown model preset {name!r}; choose one of {', '.join(MODEL_PRESETS)}")
+        return cls.small(vocab_size, **overrides) if name == "small" else cls.paper(vocab_size, **overrides)
+
     @classmethod
     def paper(cls, vocab_size: int = 5000, **overrides: Any) -> ModelConfig:
         """The paper's sizes (AudioCLIP's audio and text heads, 44.1 kHz, L = 1024, 2-block decoder)."""

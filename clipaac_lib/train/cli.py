@@ -3,7 +3,8 @@
 ``clipaac train [--field value ...]`` (one option per :class:`TrainConfig` field, generated from the
 dataclass), ``clipaac evaluate RUN_DIR`` and ``clipaac caption AUDIO_FILE --run RUN_DIR``. The same
 training options work with ``python -m clipaac_lib.train`` and ``torchrun --nproc_per_node=N -m
-clipaac_lib.train``. Bad values are reported before any work starts.
+clipaac_lib.train``. Bad values are reported before any work starts, in one line
+(:mod:`clipaac_lib.errors`).
 
 Notebook: ``notebooks/05_train.ipynb``.
 """
@@ -12,17 +13,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clipaac_lib.train.config import ConfigError, TrainConfig
+from clipaac_lib.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from clipaac_lib.train.rundir import RunResult
 
 __all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "format_result", "main_train",
            "build_train_parser"]
-
-_METRICS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "meteor", "rouge_l", "cider_d", "spice", "spider")
 
 
 def _optional(kind: type) -> Any:
@@ -75,14 +80,16 @@ def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def format_result(result: Any) -> str:
+def format_result(result: RunResult) -> str:
     """A plain-text table: untrained vs trained test scores, retrieval recall and chance level."""
+    from clipaac_lib.metrics import METRIC_KEYS
+
     trained = result.scores or {}
     untrained = result.untrained_scores or {}
     lines = [f"run directory: {result.run_dir}" + (" (reused)" if result.reused else ""),
              f"epochs: {result.epochs_completed}, training time: {result.train_seconds:.1f} s",
              f"{'score':<12}{'untrained':>12}{'trained':>12}{'chance':>12}"]
-    for name in _METRICS:
+    for name in METRIC_KEYS:
         lines.append(f"{name:<12}{_fmt((untrained.get('metrics') or {}).get(name)):>12}"
                      f"{_fmt((trained.get('metrics') or {}).get(name)):>12}{'':>12}")
     for name in (trained.get("retrieval") or {}):
@@ -102,15 +109,14 @@ def format_result(result: Any) -> str:
 def _run_train(args: argparse.Namespace) -> int:
     from clipaac_lib.train.loop import train
 
-    config = args.config
-    result = train(config)
+    result = train(config_from_args(args))
     if result.scores is not None:
         print(format_result(result))
     return 0
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from clipaac_lib.train.evaluate_run import evaluate_run
+    from clipaac_lib.train.evaluate import evaluate_run
 
     changes = {k: getattr(args, k) for k in ("beam_size", "max_caption_len", "length_penalty", "caption_metrics",
                                              "eval_untrained", "eval_batch_size") if getattr(args, k) is not None}
@@ -120,27 +126,17 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_caption(args: argparse.Namespace) -> int:
-    from clipaac_lib.train.evaluate_run import caption_file
+    from clipaac_lib.inference import caption_file
 
     print(caption_file(args.audio_file, args.run, device=args.device, beam_size=args.beam_size,
                        max_caption_len=args.max_caption_len, length_penalty=args.length_penalty))
     return 0
 
 
-def _check_train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    try:
-        args.config = config_from_args(args)
-    except ConfigError as err:
-        parser.error(str(err))
-
-
-def _check_run_dir(parser: argparse.ArgumentParser, path: str) -> None:
+def _require_run_dir(path: str) -> None:
     from clipaac_lib.train.rundir import RunDir
 
-    try:
-        RunDir(path).require()
-    except FileNotFoundError as err:
-        parser.error(str(err))
+    RunDir(path).require()
 
 
 def _decode_options(parser: argparse.ArgumentParser) -> None:
@@ -151,7 +147,8 @@ def _decode_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
 
 
-def _command(handler: Any, check: Any) -> Any:
+def _command(handler: Callable[[argparse.Namespace], int],
+             check: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Namespace], int]:
     """The ``func`` of a sub-command: pre-flight checks (clear errors before any work), then the handler."""
 
     def run(args: argparse.Namespace) -> int:
@@ -167,7 +164,7 @@ def add_train_commands(subparsers: Any) -> None:
                                     description="Train CLIP-AAC; every TrainConfig field is an option. "
                                                 "Prints the run directory and untrained vs trained test scores.")
     add_config_arguments(p_train)
-    p_train.set_defaults(func=_command(_run_train, lambda a, p=p_train: _check_train(p, a)))
+    p_train.set_defaults(func=_command(_run_train, config_from_args))
 
     p_eval = subparsers.add_parser("evaluate", help="caption and score the test split with a run's model",
                                    description="Evaluate a run directory (written by `clipaac train`).")
@@ -179,7 +176,7 @@ def add_train_commands(subparsers: Any) -> None:
                         help="also score the untrained model")
     p_eval.add_argument("--eval-batch-size", type=int, default=None, help="clips per batch")
     p_eval.add_argument("--force", action="store_true", help="recompute even if saved results exist")
-    p_eval.set_defaults(func=_command(_run_evaluate, lambda a, p=p_eval: _check_run_dir(p, a.run_dir)))
+    p_eval.set_defaults(func=_command(_run_evaluate, lambda a: _require_run_dir(a.run_dir)))
 
     p_cap = subparsers.add_parser("caption", help="caption an audio file (WAV/FLAC/OGG/MP3) with a trained run",
                                   description="Print a caption for AUDIO_FILE using the model of --run.")
@@ -187,30 +184,28 @@ def add_train_commands(subparsers: Any) -> None:
     p_cap.add_argument("--run", required=True, metavar="RUN_DIR", help="run directory of a trained model")
     _decode_options(p_cap)
 
-    def check_caption(args: argparse.Namespace, p: argparse.ArgumentParser = p_cap) -> None:
+    def check_caption(args: argparse.Namespace) -> None:
         if not Path(args.audio_file).is_file():
-            p.error(f"audio file {args.audio_file} does not exist")
-        _check_run_dir(p, args.run)
+            raise FileNotFoundError(f"audio file {args.audio_file} does not exist; give the path of a WAV, "
+                                    "FLAC, OGG or MP3 file")
+        _require_run_dir(args.run)
 
     p_cap.set_defaults(func=_command(_run_caption, check_caption))
 
 
 def build_train_parser(prog: str = "python -m clipaac_lib.train") -> argparse.ArgumentParser:
     """The parser of ``python -m clipaac_lib.train`` / ``torchrun -m clipaac_lib.train``: training options only."""
-    parser = argparse.ArgumentParser(prog=prog, description="Train CLIP-AAC (same options as `clipaac train`).")
+    parser = OneLineArgumentParser(prog=prog, description="Train CLIP-AAC (same options as `clipaac train`).")
     add_config_arguments(parser)
     return parser
 
 
 def main_train(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m clipaac_lib.train``."""
-    import logging
-
+    """Entry point of ``python -m clipaac_lib.train``: errors in one line, exit status 2 (``--debug``: traceback)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    parser = build_train_parser()
-    args = parser.parse_args(argv)
-    _check_train(parser, args)
-    return _run_train(args)
+    argv, debug = pop_debug(sys.argv[1:] if argv is None else list(argv))
+    args = build_train_parser().parse_args(argv)
+    return run_reporting_errors(_run_train, args, debug=debug, prog="python -m clipaac_lib.train")
 
 
 if __name__ == "__main__":  # pragma: no cover

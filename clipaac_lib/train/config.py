@@ -28,13 +28,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from clipaac_lib.fileio import atomic_write_json
+from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, MODEL_PRESETS
+from clipaac_lib.pretrained import INIT_STRATEGIES
+
 __all__ = [
     "ConfigError",
     "TrainConfig",
     "DATASETS",
-    "MODEL_CONFIGS",
-    "INIT_STRATEGIES",
-    "AUDIO_MEMORIES",
+    "PRECISIONS",
     "SMOKE_OVERRIDES",
     "PAPER_ENCODER_LR",
     "PAPER_EPOCHS",
@@ -43,9 +45,7 @@ __all__ = [
 ]
 
 DATASETS = ("synthetic", "clotho")
-MODEL_CONFIGS = ("small", "paper")
-INIT_STRATEGIES = ("random", "audio", "audio_text")
-AUDIO_MEMORIES = ("embedding", "frames")
+#: ``precision`` choices: see :func:`clipaac_lib.train.step.use_bf16`.
 PRECISIONS = ("auto", "bf16", "fp32")
 
 PAPER_EPOCHS = 40  # section 3.2
@@ -143,6 +143,8 @@ class TrainConfig:
     run_root: str | None = _knob(None, "folder holding the run directories; default: the cache's runs", hashed=False)
     resume: bool = _knob(True, "continue from the run directory's checkpoint if there is one", hashed=False)
     reuse: bool = _knob(True, "return a finished run with the same configuration instead of retraining", hashed=False)
+    wait_for_lock: bool = _knob(True, "when another process is training this run: wait for it, then reuse its "
+                                "result (false: stop at once, naming that process)", hashed=False)
     precision: str = _knob("auto", "'auto' (bf16 autocast on GPUs with native bf16, compute capability 8.0+ "
                            "such as A100, L4, H100; float32 elsewhere, e.g. Colab's T4 and CPUs), 'bf16' or 'fp32'",
                            hashed=False)
@@ -173,14 +175,37 @@ class TrainConfig:
 
     def save(self, path: str | Path) -> None:
         """Write the configuration as JSON (atomically)."""
-        from clipaac_lib.fileio import atomic_write_json
-
         atomic_write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
         """Read a configuration written by :meth:`save`."""
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def recipe(self) -> dict[str, Any]:
+        """The knobs that define a run's recipe, as it will run (:meth:`resolved`), with the effective
+        encoder learning rate: what notebook 5 shows before training."""
+        cfg = self.resolved()
+        names = ["dataset", "model_config", "init", "freeze_encoder", "alpha", "lam", "batch_size", "num_epochs",
+                 "warmup_epochs", "lr", "label_smoothing", "dropout", "beam_size", "seed", "device"]
+        return {**{name: getattr(cfg, name) for name in names}, "encoder_lr": cfg.effective_encoder_lr()}
+
+    def command_line(self) -> str:
+        """The ``clipaac train`` command of this configuration (fields that differ from the defaults)."""
+        default = TrainConfig()
+        parts = ["clipaac train"]
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value == getattr(default, f.name):
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(value, bool):
+                parts.append(flag if value else f"--no-{f.name.replace('_', '-')}")
+            elif isinstance(value, dict):
+                parts.append(f"{flag} '{json.dumps(value)}'")
+            else:
+                parts.append(f"{flag} {'none' if value is None else value}")
+        return " ".join(parts)
 
     # ------------------------------------------------------------------ derived values
     def resolved(self) -> TrainConfig:
@@ -234,10 +259,10 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Raise :class:`ConfigError` on the first bad value (before any work); return ``self``."""
         _choice("dataset", self.dataset, DATASETS)
-        _choice("model_config", self.model_config, MODEL_CONFIGS)
+        _choice("model_config", self.model_config, MODEL_PRESETS)
         _choice("init", self.init, INIT_STRATEGIES)
         if self.audio_memory is not None:
-            _choice("audio_memory", self.audio_memory, AUDIO_MEMORIES)
+            _choice("audio_memory", self.audio_memory, AUDIO_MEMORY_CHOICES)
         _choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides must be a JSON object (dict); got {self.model_overrides!r}")

@@ -1,14 +1,18 @@
-"""Evaluation of a CLIP-AAC model on a split: captions, caption metrics and audio-text retrieval.
+"""Evaluation of CLIP-AAC on a split, and of a run directory.
 
-One pass over the clips encodes each clip once and yields
+One pass over the clips (:func:`run_split`) encodes each clip once and yields
 
-- a caption per clip (greedy or beam search, :mod:`clipaac_lib.train.decode`), scored against the
-  clip's references with :func:`clipaac_lib.metrics.evaluate_captions` over the whole split at once
-  (CIDEr-D's document frequencies come from the evaluated corpus);
+- a caption per clip (greedy or beam search, :mod:`clipaac_lib.decode`), scored against the clip's
+  references with :func:`clipaac_lib.metrics.evaluate_captions` over the whole split at once (CIDEr-D's
+  document frequencies come from the evaluated corpus);
 - the audio embedding A of each clip and the text embedding T of each reference caption, from which
-  :func:`retrieval_recall` computes audio-to-text and text-to-audio recall@1/5/10: a direct check that
-  the contrastive head (section 2.2 of the paper) learns;
+  :func:`clipaac_lib.metrics.retrieval_recall` computes audio-to-text and text-to-audio recall@1/5/10;
 - optionally the teacher-forced caption negative log-likelihood per token (no label smoothing).
+
+:func:`evaluate_and_save` scores a run's model (and the untrained one, rebuilt from the seed so it equals
+the run's starting point) with the run's decoding settings and writes ``eval-<tag>/`` in the run
+directory; saved evaluations are read back instead of recomputed. :func:`evaluate_run` is
+``clipaac evaluate RUN_DIR``.
 
 Notebook: ``notebooks/04_metrics.ipynb`` (metrics) and ``notebooks/05_train.ipynb`` (evaluation of a run).
 """
@@ -16,26 +20,28 @@ Notebook: ``notebooks/04_metrics.ipynb`` (metrics) and ``notebooks/05_train.ipyn
 from __future__ import annotations
 
 import contextlib
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
+from clipaac_lib.data import Vocabulary, collate_clips
 from clipaac_lib.data.batching import teacher_forcing_tokens
-from clipaac_lib.train.decode import DecodeConfig, search
+from clipaac_lib.decode import DecodeConfig, search
+from clipaac_lib.devices import resolve_device
+from clipaac_lib.metrics import chance_recall, evaluate_captions, retrieval_recall
+from clipaac_lib.model import CLIPAAC, tokenize
+from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.rundir import RunDir, RunResult, decode_config, evaluation_tag, load_run_model
+from clipaac_lib.train.setup import LimitedDataset, TrainData, open_test_split, untrained_model
+from clipaac_lib.train.step import use_bf16
 
-__all__ = [
-    "SplitOutputs",
-    "retrieval_recall",
-    "chance_recall",
-    "run_split",
-    "score_split",
-]
+__all__ = ["SplitOutputs", "run_split", "score_split", "evaluate_and_save", "evaluate_run"]
 
 
 @dataclass
@@ -51,65 +57,14 @@ class SplitOutputs:
     caption_nll: float | None  # mean per token, no label smoothing
 
 
-def retrieval_recall(audio_emb: Tensor, text_emb: Tensor, text_clip: Tensor,
-                     ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
-    """Recall@k of audio-to-text and text-to-audio retrieval by cosine similarity.
-
-    ``audio_emb`` (N, L) one row per clip, ``text_emb`` (M, L) one row per caption, ``text_clip`` (M,)
-    the clip index of each caption. Audio-to-text: clip i scores a hit at k when one of its own captions
-    is among the k most similar captions; text-to-audio: caption j scores a hit when its clip is among
-    the k most similar clips. Ties count against the query (a constant embedding gets chance-or-worse
-    recall, never 1). Returns ``{"a2t_r1": ..., "t2a_r1": ..., ...}`` as fractions.
-    """
-    if audio_emb.ndim != 2 or text_emb.ndim != 2 or audio_emb.shape[1] != text_emb.shape[1]:
-        raise ValueError(f"expected (N, L) and (M, L) embeddings; got {tuple(audio_emb.shape)} and "
-                         f"{tuple(text_emb.shape)}")
-    if text_clip.shape != (text_emb.shape[0],):
-        raise ValueError(f"text_clip must have one clip index per caption ({text_emb.shape[0]}); "
-                         f"got shape {tuple(text_clip.shape)}")
-    n_clips = audio_emb.shape[0]
-    if text_clip.numel() and (int(text_clip.min()) < 0 or int(text_clip.max()) >= n_clips):
-        raise ValueError(f"text_clip values must be clip indices in [0, {n_clips})")
-    sim = F.normalize(audio_emb.float(), dim=-1) @ F.normalize(text_emb.float(), dim=-1).T  # (N, M)
-    positive = text_clip[None, :] == torch.arange(n_clips)[:, None]  # (N, M)
-    # audio -> text: negatives at least as similar as the clip's best caption
-    best_pos = sim.masked_fill(~positive, -math.inf).max(dim=1).values  # (N,)
-    a2t_rank = ((sim >= best_pos[:, None]) & ~positive).sum(dim=1)  # (N,)
-    # text -> audio: other clips at least as similar as the caption's own clip
-    own = sim.gather(0, text_clip[None, :])[0]  # (M,)
-    t2a_rank = ((sim >= own[None, :]) & ~positive).sum(dim=0)  # (M,)
-    out: dict[str, float] = {}
-    for k in ks:
-        out[f"a2t_r{k}"] = float((a2t_rank < k).float().mean())
-        out[f"t2a_r{k}"] = float((t2a_rank < k).float().mean())
-    return out
-
-
-def chance_recall(n_clips: int, captions_per_clip: int = 5, ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
-    """Expected recall@k of random embeddings: t2a ``k / N``; a2t ``1 - C(M - P, k) / C(M, k)``
-    (the chance that one of a clip's P captions is among k captions drawn from M = N P)."""
-    total = n_clips * captions_per_clip
-    out: dict[str, float] = {}
-    for k in ks:
-        kk = min(k, total)
-        out[f"a2t_r{k}"] = 1.0 - math.comb(total - captions_per_clip, kk) / math.comb(total, kk)
-        out[f"t2a_r{k}"] = min(1.0, k / n_clips)
-    return out
-
-
 @torch.no_grad()
-def run_split(model: Any, dataset: Dataset, vocab: Any, *, device: torch.device | str = "cpu",
+def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, *, device: torch.device | str = "cpu",
               batch_size: int = 32, decode: DecodeConfig | None = None, nll: bool = False,
               max_words: int = 30, num_workers: int = 0, autocast: bool = False,
               progress: bool = False, desc: str = "evaluating") -> SplitOutputs:
     """Encode every clip of ``dataset`` once; decode captions when ``decode`` is given; embed every
     reference caption; with ``nll`` also the teacher-forced caption loss. The model is put in eval mode
     (and back to its previous mode afterwards)."""
-    from tqdm.auto import tqdm
-
-    from clipaac_lib.data import collate_clips
-    from clipaac_lib.model import tokenize
-
     device = torch.device(device)
     was_training = model.training
     model.eval()
@@ -172,7 +127,63 @@ def score_split(outputs: SplitOutputs, *, caption_metrics: bool = True) -> dict[
         "caption_nll": outputs.caption_nll,
     }
     if outputs.captions is not None and caption_metrics:
-        from clipaac_lib.metrics import evaluate_captions
-
         scores["metrics"] = evaluate_captions(outputs.captions, outputs.references)
     return scores
+
+
+def _evaluate(model: CLIPAAC, test: LimitedDataset, vocab: Vocabulary, config: TrainConfig,
+              device: torch.device, label: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    dcfg = decode_config(config)
+    out = run_split(model, test, vocab, device=device, batch_size=config.eval_batch_size, decode=dcfg,
+                    nll=True, max_words=config.max_words, autocast=use_bf16(device, config.precision),
+                    progress=config.progress, desc=f"captioning the {config.test_split} split ({label})")
+    scores = score_split(out, caption_metrics=config.caption_metrics)
+    scores.update({"model": label, "split": config.test_split, "decode": dcfg.__dict__,
+                   "config": config.to_dict(), "run_hash": config.run_hash()})
+    captions = [{"file_name": f, "caption": c, "references": r}
+                for f, c, r in zip(out.file_names, out.captions or [], out.references, strict=True)]
+    return scores, captions
+
+
+def evaluate_and_save(run_dir: RunDir, config: TrainConfig, device: torch.device, *, reused: bool,
+                      model: CLIPAAC | None = None, data: TrainData | None = None,
+                      force: bool = False) -> RunResult:
+    """Score the run's model (and the untrained one when ``config.eval_untrained``) on the test split,
+    write the results into the run directory and return the :class:`~clipaac_lib.train.rundir.RunResult`."""
+    tag = evaluation_tag(config)
+    saved = None if force else run_dir.read_evaluation(tag)
+    test = vocab = None
+    if saved is None:
+        if model is None:
+            model, vocab = load_run_model(run_dir, device)
+        vocab = data.vocab if data is not None else vocab
+        test = data.test if data is not None else open_test_split(config, model.config.sample_rate)
+        scores, captions = _evaluate(model, test, vocab, config, device, "trained")
+        run_dir.write_evaluation(tag, scores, captions)
+    else:
+        scores, captions = saved
+    untrained = None
+    if config.eval_untrained:
+        utag = f"untrained-{tag}"
+        saved_untrained = None if force else run_dir.read_evaluation(utag)
+        if saved_untrained is None:
+            if vocab is None:
+                vocab = Vocabulary.load(run_dir.vocab_file)
+            fresh = untrained_model(config, len(vocab), device)
+            test = test if test is not None else open_test_split(config, fresh.config.sample_rate)
+            untrained, untrained_captions = _evaluate(fresh, test, vocab, config, device, "untrained")
+            run_dir.write_evaluation(utag, untrained, untrained_captions)
+        else:
+            untrained = saved_untrained[0]
+    return run_dir.result(config, reused=reused, scores=scores, untrained_scores=untrained, captions=captions)
+
+
+def evaluate_run(run_dir: str | Path, *, device: str = "auto", force: bool = False,
+                 **changes: Any) -> RunResult:
+    """``clipaac evaluate RUN_DIR``: evaluate a (finished or interrupted) run with its saved configuration,
+    optionally changing evaluation fields (``beam_size``, ``max_caption_len``, ``length_penalty``,
+    ``caption_metrics``, ``eval_untrained``, ...). Returns the ``RunResult``."""
+    rd = RunDir(run_dir).require()
+    config = TrainConfig.from_dict(rd.read_config_dict())
+    config = config.replace(device=device, **changes).validate()
+    return evaluate_and_save(rd, config, resolve_device(config.device), reused=True, force=force)

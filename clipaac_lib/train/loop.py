@@ -22,56 +22,32 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import random
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+from clipaac_lib.devices import resolve_device
+from clipaac_lib.fileio import atomic_write_json
+from clipaac_lib.metrics import retrieval_recall
+from clipaac_lib.model import model_state
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.evaluate_run import evaluate_and_save, load_run_model, strip_compiled_prefix
-from clipaac_lib.train.rundir import RunDir, capture_rng, restore_rng
-from clipaac_lib.train.setup import TrainData, build_model, default_run_root, load_data, resolve_device
+from clipaac_lib.train.evaluate import evaluate_and_save, run_split
+from clipaac_lib.train.lock import run_lock
+from clipaac_lib.train.rundir import RunDir, RunResult, capture_rng, restore_rng, run_dir_of
+from clipaac_lib.train.setup import TrainData, build_model, load_data, seed_everything
 from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer, unwrap, use_bf16
 
-__all__ = ["NonFiniteLossError", "RunResult", "train", "warmup_factor", "seed_everything"]
+__all__ = ["NonFiniteLossError", "train", "warmup_factor"]
 
 log = logging.getLogger(__name__)
 
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; the run directory keeps the last good checkpoint."""
-
-
-@dataclass
-class RunResult:
-    """What :func:`train` returns: where the run lives, its per-epoch history and its test scores.
-
-    ``scores``/``untrained_scores`` hold ``metrics`` (BLEU..SPIDEr, or None without caption metrics),
-    ``retrieval`` (recall@1/5/10 both ways), ``retrieval_chance`` and ``caption_nll``; ``captions`` one
-    row per test clip (file_name, caption, references). ``finished`` is False after ``stop_after_epoch``.
-    """
-
-    run_dir: Path
-    config: TrainConfig
-    run_hash: str
-    history: list[dict[str, Any]] = field(default_factory=list)
-    scores: dict[str, Any] | None = None
-    untrained_scores: dict[str, Any] | None = None
-    captions: list[dict[str, Any]] | None = None
-    epochs_completed: int = 0
-    finished: bool = False
-    reused: bool = False
-    train_seconds: float = 0.0
-
-    def load_model(self, device: str | torch.device = "cpu") -> tuple[Any, Any]:
-        """The trained model (eval mode) and its vocabulary, read from the run directory."""
-        return load_run_model(self.run_dir, device=device)
 
 
 def warmup_factor(step: int, steps_per_epoch: int, warmup_epochs: float) -> float:
@@ -81,12 +57,6 @@ def warmup_factor(step: int, steps_per_epoch: int, warmup_epochs: float) -> floa
     if warmup_steps <= 0:
         return 1.0
     return min(1.0, (step + 1) / warmup_steps)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 class _Meter:
@@ -112,8 +82,6 @@ def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, 
                  device: torch.device, epoch: int, global_step: int, info: D.DistInfo,
                  run_dir: RunDir, last_good_epoch: int, deferred_fbsp: list[Any]) -> tuple[dict[str, Any], int]:
     """One epoch; ``deferred_fbsp``: fbsp layers whose gradient rescaling waits for DDP's averaging."""
-    from tqdm.auto import tqdm
-
     model.train()
     data.batch_sampler.set_epoch(epoch)
     autocast = use_bf16(device, config.precision)
@@ -187,7 +155,7 @@ def _raise_non_finite(epoch: int, step: int, loss: torch.Tensor, l_cl: torch.Ten
 # --------------------------------------------------------------------------------------------- the run
 def _checkpoint_state(model: Any, optimizer: torch.optim.Optimizer, epoch: int, global_step: int,
                       history: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"epoch": epoch, "global_step": global_step, "model": strip_compiled_prefix(unwrap(model).state_dict()),
+    return {"epoch": epoch, "global_step": global_step, "model": model_state(unwrap(model)),
             "optimizer": optimizer.state_dict(), "rng": capture_rng(), "history": history}
 
 
@@ -217,15 +185,14 @@ def train(config: TrainConfig | None = None, *, stop_after_epoch: int | None = N
     is returned as it is (``reused=True``; evaluated again only if the decoding settings changed);
     an unfinished one is resumed from its checkpoint when ``config.resume``. ``stop_after_epoch=k``
     stops cleanly after epoch k (as if the process had been killed then), leaving a resumable run.
-    Under ``torchrun`` every process calls this; only rank 0 writes files and evaluates.
+    One process trains a run at a time (a lock in the run directory): a second one waits and then reuses
+    the finished run, or with ``wait_for_lock=False`` stops at once naming the first.
+    Under ``torchrun`` every process calls this; only rank 0 takes the lock, writes files and evaluates.
     Notebook: ``notebooks/05_train.ipynb``.
     """
     config = (config or TrainConfig()).validate().resolved()
-    run_root = Path(config.run_root) if config.run_root else default_run_root()
-    run_dir = RunDir(run_root / config.run_name())
-    run_hash = config.run_hash()
+    run_dir = run_dir_of(config)
     device = resolve_device(config.device)
-
     if config.reuse and run_dir.is_finished():
         log.info("reusing the finished run %s", run_dir.path)
         return evaluate_and_save(run_dir, config, device, reused=True)
@@ -233,11 +200,27 @@ def train(config: TrainConfig | None = None, *, stop_after_epoch: int | None = N
     with _distributed(device) as info:
         if info.is_distributed and device.type == "cuda":
             device = torch.device("cuda", info.local_rank)
-        return _train_run(config, run_dir, run_hash, device, info, stop_after_epoch)
+        if not info.is_main:
+            return _train_run(config, run_dir, device, info, stop_after_epoch)
+        with run_lock(run_dir.path, wait=config.wait_for_lock, on_wait=_log_waiting(run_dir)):
+            if config.reuse and run_dir.is_finished() and not info.is_distributed:
+                log.info("another process finished %s while this one waited: reusing it", run_dir.path)
+                return evaluate_and_save(run_dir, config, device, reused=True)
+            return _train_run(config, run_dir, device, info, stop_after_epoch)
 
 
-def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torch.device,
-               info: D.DistInfo, stop_after_epoch: int | None) -> RunResult:
+def _log_waiting(run_dir: RunDir) -> Callable[[int | None], None]:
+    def on_wait(pid: int | None) -> None:
+        holder = f"process {pid}" if pid is not None else "another process"
+        log.warning("%s is training %s; waiting for it to finish (wait_for_lock=False stops instead)",
+                    holder, run_dir.path)
+
+    return on_wait
+
+
+def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info: D.DistInfo,
+               stop_after_epoch: int | None) -> RunResult:
+    run_hash = config.run_hash()
     if info.is_main:
         run_dir.write_config(config.to_dict(), run_hash)
         if config.compile and not config.fixed_length:
@@ -248,13 +231,11 @@ def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torc
     seed_everything(config.seed)  # the model's initial weights depend on the seed only
     model, model_config = build_model(config, len(data.vocab), device)
     if info.is_main:
-        from clipaac_lib.fileio import atomic_write_json
-
         atomic_write_json(run_dir.model_config_file, model_config.to_dict())
     state = None
     if config.resume and run_dir.has_checkpoint():
         state = run_dir.load_checkpoint(map_location=device)
-        model.load_state_dict(strip_compiled_prefix(state["model"]))
+        model.load_state_dict(state["model"])
     if info.is_distributed:  # batch statistics over the global batch (before compiling and the optimiser)
         model = D.convert_batchnorm(model, device.type)
     model = fast_path(model, device, compile=config.compile, autotune=config.fixed_length)
@@ -271,8 +252,6 @@ def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torc
         deferred_fbsp = D.defer_fbsp_grad_normalize(model)
         ddp_kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
         model = torch.nn.parallel.DistributedDataParallel(model, **ddp_kwargs)
-
-    from tqdm.auto import tqdm
 
     last_epoch = start_epoch - 1
     epochs_bar = tqdm(total=config.num_epochs, initial=start_epoch - 1, desc=f"training {run_dir.path.name}",
@@ -300,7 +279,7 @@ def _train_run(config: TrainConfig, run_dir: RunDir, run_hash: str, device: torc
         epochs_bar.close()
     seconds = _train_seconds(history)
     if info.is_main:
-        run_dir.save_model(strip_compiled_prefix(unwrap(model).state_dict()))
+        run_dir.save_model(unwrap(model))
         run_dir.mark_finished({"run_hash": run_hash, "epochs": last_epoch, "global_step": global_step,
                                "train_seconds": seconds, "world_size": info.world_size})
     D.barrier()
@@ -317,8 +296,6 @@ def _train_seconds(history: list[dict[str, Any]]) -> float:
 
 def _validate(model: Any, data: TrainData, config: TrainConfig, device: torch.device) -> dict[str, Any]:
     """Per-epoch monitoring on the test split: caption NLL per token and retrieval recall."""
-    from clipaac_lib.train.evaluate import retrieval_recall, run_split
-
     out = run_split(model, data.test, data.vocab, device=device, batch_size=config.eval_batch_size,
                     nll=True, max_words=config.max_words, autocast=use_bf16(device, config.precision))
     recall = retrieval_recall(out.audio_emb, out.text_emb, out.text_clip)

@@ -7,9 +7,14 @@ Layout of ``<run_root>/<TrainConfig.run_name()>/``:
 - ``checkpoint.pt``        the last finished epoch (model, optimiser, scheduler, RNG states), replaced
                            atomically every epoch;
 - ``history.csv`` / ``history.json``  one row per epoch (losses, learning rates, clips/s, test loss and recall);
-- ``model.pt``             the final weights; ``finished.json`` marks a completed run;
+- ``model.pt``             the final weights (:func:`clipaac_lib.model.save_model`'s format, the only
+                           one); ``finished.json`` marks a completed run;
+- ``.lock``                held by the process training the run (:mod:`clipaac_lib.train.lock`);
 - ``eval-<tag>/``          ``scores.json`` (corpus scores, retrieval recall, decoding settings, config),
                            ``captions.csv`` / ``captions.json`` (a caption per clip with its references).
+
+:class:`RunResult` is what training, evaluation and :func:`clipaac_lib.train.find_run` return about a
+run; :func:`load_run_model` reads its model back.
 
 Checkpoints hold tensors and JSON only: ``torch.save`` of ``{"format", "meta" (a JSON string),
 "tensors" (name -> tensor)}``, read back with ``torch.load(weights_only=True)``; nested state such as
@@ -24,17 +29,33 @@ import csv
 import io
 import json
 import random
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from clipaac_lib.data.text import Vocabulary
+from clipaac_lib.decode import DecodeConfig
+from clipaac_lib.devices import resolve_device
 from clipaac_lib.fileio import atomic_open, atomic_write_json, atomic_write_text
+from clipaac_lib.model import CLIPAAC, ModelConfig, load_model_state, model_from_state, save_model
+from clipaac_lib.paths import subdir
+from clipaac_lib.train.config import TrainConfig
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "RunDir",
+    "RunResult",
+    "RunNotFoundError",
+    "default_run_root",
+    "run_dir_of",
+    "find_run",
+    "require_run",
+    "load_run_model",
+    "decode_config",
+    "evaluation_tag",
     "flatten_state",
     "unflatten_state",
     "save_tensors_and_meta",
@@ -175,9 +196,6 @@ class RunDir:
         return self.path / f"eval-{tag}"
 
     # -- state
-    def exists(self) -> bool:
-        return self.config_file.is_file()
-
     def is_finished(self) -> bool:
         return self.finished_file.is_file() and self.model_file.is_file()
 
@@ -211,11 +229,12 @@ class RunDir:
     def load_checkpoint(self, map_location: str | torch.device = "cpu") -> dict[str, Any]:
         return load_tensors_and_meta(self.checkpoint_file, map_location)
 
-    def save_model(self, state_dict: dict[str, torch.Tensor]) -> None:
-        save_tensors_and_meta(self.model_file, {"model": dict(state_dict)})
+    def save_model(self, model: CLIPAAC) -> None:
+        """The final model, in :func:`clipaac_lib.model.save_model`'s format."""
+        save_model(model, self.path)
 
     def load_model_state(self, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-        return load_tensors_and_meta(self.model_file, map_location)["model"]
+        return load_model_state(self.path, map_location)
 
     def write_history(self, history: list[dict[str, Any]]) -> None:
         atomic_write_json(self.path / "history.json", history)
@@ -243,6 +262,18 @@ class RunDir:
         atomic_write_json(folder / "scores.json", scores)  # written last: its presence means complete
         return folder
 
+    def result(self, config: TrainConfig, *, reused: bool, scores: dict[str, Any] | None = None,
+               untrained_scores: dict[str, Any] | None = None,
+               captions: list[dict[str, Any]] | None = None) -> RunResult:
+        """A :class:`RunResult` of this directory's saved state (history, finish record) and ``scores``."""
+        finished = self.read_finished() if self.finished_file.is_file() else {}
+        history = self.read_history()
+        return RunResult(self.path, config, config.run_hash(), history, scores=scores,
+                         untrained_scores=untrained_scores, captions=captions,
+                         epochs_completed=int(finished.get("epochs", len(history))),
+                         finished=self.is_finished(), reused=reused,
+                         train_seconds=float(finished.get("train_seconds", 0.0)))
+
     def read_evaluation(self, tag: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         folder = self.eval_dir(tag)
         if not (folder / "scores.json").is_file():
@@ -263,3 +294,106 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in columns})
     return buffer.getvalue()
+
+
+def decode_config(config: TrainConfig) -> DecodeConfig:
+    """The decoding settings of a training configuration."""
+    return DecodeConfig(beam_size=config.beam_size, max_len=config.max_caption_len,
+                        length_penalty=config.length_penalty)
+
+
+def evaluation_tag(config: TrainConfig) -> str:
+    """Folder tag of an evaluation: decoding settings, split and clip limit, e.g. ``beam3-len30-lp1-test``."""
+    tag = f"{decode_config(config).tag()}-{config.test_split}"
+    return tag + (f"-first{config.limit_test_clips}" if config.limit_test_clips else "")
+
+
+def load_run_model(run_dir: str | Path | RunDir,
+                   device: str | torch.device = "cpu") -> tuple[CLIPAAC, Vocabulary]:
+    """``(model, vocab)`` of a run in eval mode: the final weights, or the last checkpoint's of an
+    unfinished run."""
+    rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    rd.require()
+    if not rd.model_config_file.is_file() or not rd.vocab_file.is_file():
+        raise FileNotFoundError(f"{rd.path} has no model_config.json/vocab.json: the run never got to training")
+    model_config = ModelConfig.from_dict(json.loads(rd.model_config_file.read_text(encoding="utf-8")))
+    if rd.model_file.is_file():
+        state = rd.load_model_state()
+    elif rd.has_checkpoint():
+        state = rd.load_checkpoint()["model"]
+    else:
+        raise FileNotFoundError(f"{rd.path} holds neither model.pt nor checkpoint.pt: no epoch has finished")
+    model = model_from_state(model_config, state)
+    return model.to(resolve_device(device)).eval(), Vocabulary.load(rd.vocab_file)
+
+
+@dataclass
+class RunResult:
+    """One run: where it lives, its per-epoch history and its test scores.
+
+    ``scores``/``untrained_scores`` hold ``metrics`` (BLEU..SPIDEr, or None without caption metrics),
+    ``retrieval`` (recall@1/5/10 both ways), ``retrieval_chance`` and ``caption_nll``; ``captions`` one
+    row per test clip (file_name, caption, references). ``finished`` is False after ``stop_after_epoch``.
+    Notebook: ``notebooks/05_train.ipynb``.
+    """
+
+    run_dir: Path
+    config: TrainConfig
+    run_hash: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, Any] | None = None
+    untrained_scores: dict[str, Any] | None = None
+    captions: list[dict[str, Any]] | None = None
+    epochs_completed: int = 0
+    finished: bool = False
+    reused: bool = False
+    train_seconds: float = 0.0
+
+    def load_model(self, device: str | torch.device = "cpu") -> tuple[CLIPAAC, Vocabulary]:
+        """The trained model (eval mode) and its vocabulary, read from the run directory."""
+        return load_run_model(self.run_dir, device=device)
+
+
+class RunNotFoundError(FileNotFoundError):
+    """No finished run of a configuration exists; the message names the command that makes it."""
+
+
+def default_run_root() -> Path:
+    """``<cache>/runs`` (``$CLIPAAC_CACHE/runs`` when set)."""
+    return subdir("runs")
+
+
+def run_dir_of(config: TrainConfig) -> RunDir:
+    """The run directory of ``config``: ``<run_root>/<config.run_name()>``."""
+    run_root = Path(config.run_root) if config.run_root else default_run_root()
+    return RunDir(run_root / config.run_name())
+
+
+def find_run(config: TrainConfig) -> RunResult | None:
+    """The finished run of ``config`` with its saved test evaluation, or None; never trains or writes.
+
+    ``scores`` (and ``captions``) are None when this decoding setting was never evaluated (then
+    ``clipaac evaluate RUN_DIR`` with the decoding options computes them). Notebook:
+    ``notebooks/06_ablations.ipynb``.
+    """
+    config = config.validate().resolved()
+    rd = run_dir_of(config)
+    if not rd.is_finished():
+        return None
+    tag = evaluation_tag(config)
+    saved = rd.read_evaluation(tag)
+    untrained = rd.read_evaluation(f"untrained-{tag}") if config.eval_untrained else None
+    return rd.result(config, reused=True, scores=saved[0] if saved else None,
+                     captions=saved[1] if saved else None,
+                     untrained_scores=untrained[0] if untrained else None)
+
+
+def require_run(config: TrainConfig, made_by: str = "notebook 05_train with the same parameters") -> RunResult:
+    """:func:`find_run`, raising :class:`RunNotFoundError` that says how to make the run when it is missing."""
+    found = find_run(config)
+    if found is None:
+        raise RunNotFoundError(
+            f"no finished run of this configuration in {run_dir_of(config.resolved()).path}; make it with "
+            f"{made_by}, or on the command line: {config.command_line()}"
+        )
+    return found

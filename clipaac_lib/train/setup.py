@@ -1,4 +1,4 @@
-"""Building what a run needs from its :class:`TrainConfig`: device, data, vocabulary, model.
+"""Building what a run needs from its :class:`TrainConfig`: seeds, data, vocabulary, model.
 
 Notebook: ``notebooks/05_train.ipynb``.
 """
@@ -6,28 +6,44 @@ Notebook: ``notebooks/05_train.ipynb``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import random
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from clipaac_lib.data import (
+    CaptionPairs,
+    ClothoDataset,
+    NoSameClipBatchSampler,
+    Vocabulary,
+    collate_pairs,
+    dataset_folder,
+    default_data_root,
+    default_synthetic_root,
+    make_synthetic_clotho,
+)
+from clipaac_lib.devices import resolve_device
+from clipaac_lib.model import CLIPAAC, ModelConfig, tokenize
+from clipaac_lib.pretrained import apply_init, freeze_encoder
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir
 
-__all__ = ["TrainData", "resolve_device", "default_num_workers", "default_run_root", "data_root", "open_split", "load_data",
-           "build_model_config", "build_model", "collate_train", "LimitedDataset", "references_of"]
+__all__ = ["TrainData", "seed_everything", "default_num_workers", "data_root", "open_split",
+           "open_test_split", "load_data", "untrained_model", "model_sample_rate", "build_model_config", "build_model", "collate_train",
+           "LimitedDataset"]
 
 
-def resolve_device(name: str) -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; otherwise the named device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators (model initialisation, batch order, dropout)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
 
 
 def default_num_workers(device: str) -> int:
@@ -41,26 +57,17 @@ def default_num_workers(device: str) -> int:
     return max(0, min(8, per_process - 1))
 
 
-def default_run_root() -> Path:
-    """``<cache>/runs`` (``$CLIPAAC_CACHE/runs`` when set)."""
-    from clipaac_lib.paths import subdir
-
-    return subdir("runs")
-
-
 def data_root(config: TrainConfig) -> Path:
     """The dataset root of ``config``: ``data_root``, else the cache's synthetic or Clotho folder."""
     if config.data_root:
         return Path(config.data_root).expanduser()
-    from clipaac_lib.data import default_data_root, default_synthetic_root
-
     return default_synthetic_root() if config.dataset == "synthetic" else default_data_root()
 
 
 class LimitedDataset(Dataset):
     """The first ``limit`` clips of a :class:`~clipaac_lib.data.ClothoDataset` (same item format)."""
 
-    def __init__(self, base: Any, limit: int | None) -> None:
+    def __init__(self, base: ClothoDataset, limit: int | None) -> None:
         self.base = base
         self.size = len(base) if limit is None else min(limit, len(base))
 
@@ -92,8 +99,6 @@ def open_split(config: TrainConfig, split: str, sample_rate: int, limit: int | N
     The default synthetic set is generated on first use (offline, deterministic); a folder that already
     holds a Clotho-format dataset is used as it is.
     """
-    from clipaac_lib.data import ClothoDataset, dataset_folder, make_synthetic_clotho
-
     root = data_root(config)
     folder = dataset_folder(root)
     if config.dataset == "synthetic" and not any(folder.glob("clotho_captions_*.csv")):
@@ -103,12 +108,17 @@ def open_split(config: TrainConfig, split: str, sample_rate: int, limit: int | N
     return LimitedDataset(ds, limit)
 
 
-def collate_train(items: list[Any], vocab: Any, max_words: int, pad_to: int | None = None) -> dict[str, Any]:
-    """The data issue's ``collate_pairs`` plus ``text_tokens`` (B, 77), the CLIP BPE ids of the captions;
-    with ``pad_to`` the audio is zero-padded to that many samples (``audio_lengths`` keep the true ones)."""
-    from clipaac_lib.data import collate_pairs
-    from clipaac_lib.model import tokenize
+def open_test_split(config: TrainConfig, sample_rate: int | None = None) -> LimitedDataset:
+    """The run's evaluation split (``test_split``, ``limit_test_clips``) at the model's rate."""
+    rate = sample_rate or model_sample_rate(config)
+    return open_split(config, config.test_split, rate, config.limit_test_clips, progress=config.progress)
 
+
+def collate_train(items: list[Any], vocab: Vocabulary, max_words: int,
+                  pad_to: int | None = None) -> dict[str, Any]:
+    """:func:`clipaac_lib.data.collate_pairs` plus ``text_tokens`` (B, 77), the CLIP BPE ids of the
+    captions; with ``pad_to`` the audio is zero-padded to that many samples (``audio_lengths`` keep the
+    true ones)."""
     batch = collate_pairs(items, vocab, max_words=max_words)
     batch["text_tokens"] = tokenize(list(batch["captions"]))
     audio = batch["audio"]  # (B, S)
@@ -121,11 +131,11 @@ def collate_train(items: list[Any], vocab: Any, max_words: int, pad_to: int | No
 class TrainData:
     """Training loader (its batch sampler shards global batches under torchrun), test split, vocabulary."""
 
-    train: Any
-    test: Any
-    vocab: Any
+    train: LimitedDataset
+    test: LimitedDataset
+    vocab: Vocabulary
     loader: DataLoader
-    batch_sampler: Any
+    batch_sampler: NoSameClipBatchSampler | D.ShardedBatchSampler
 
 
 def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | None = None,
@@ -138,10 +148,8 @@ def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | No
     The vocabulary comes from the training captions; it is written to the run directory, and read
     from there when present (a resumed run keeps its ids).
     """
-    from clipaac_lib.data import CaptionPairs, NoSameClipBatchSampler, Vocabulary
-
     info = info or D.DistInfo()
-    rate = sample_rate or build_model_config(config, vocab_size=8).sample_rate
+    rate = sample_rate or model_sample_rate(config)
     show = config.progress and info.is_main
     if info.is_main:  # rank 0 generates and caches the data first; the others then just read it
         train_ds = open_split(config, config.train_split, rate, config.limit_train_clips, show, "int16")
@@ -159,7 +167,7 @@ def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | No
             run_dir.path.mkdir(parents=True, exist_ok=True)
             vocab.save(run_dir.vocab_file)
     pairs = CaptionPairs(train_ds)
-    sampler: Any = NoSameClipBatchSampler(pairs, config.batch_size, shuffle=True, seed=config.seed,
+    sampler: NoSameClipBatchSampler | D.ShardedBatchSampler = NoSameClipBatchSampler(pairs, config.batch_size, shuffle=True, seed=config.seed,
                                           drop_last=False)
     if info.is_distributed:
         sampler = D.ShardedBatchSampler(sampler, info.rank, info.world_size)
@@ -184,13 +192,17 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build_model_config(config: TrainConfig, vocab_size: int) -> Any:
+def model_sample_rate(config: TrainConfig) -> int:
+    """The audio rate of the run's model (its preset's, unless ``model_overrides`` sets one)."""
+    override = config.model_overrides.get("audio", {}).get("sample_rate")
+    return int(override) if override is not None else ModelConfig.preset(config.model_config).sample_rate
+
+
+def build_model_config(config: TrainConfig, vocab_size: int) -> ModelConfig:
     """The ``ModelConfig`` of a run: the ``small``/``paper`` preset, ``model_overrides`` (nested dict),
     then ``audio_memory`` and the decoder's ``dropout`` from the training configuration."""
-    from clipaac_lib.model import ModelConfig
-
-    preset = ModelConfig.paper if config.model_config == "paper" else ModelConfig.small
-    data = _merge(preset(vocab_size=vocab_size).to_dict(), config.model_overrides)
+    data = _merge(ModelConfig.preset(config.model_config, vocab_size=vocab_size).to_dict(),
+                  config.model_overrides)
     data["vocab_size"] = vocab_size
     if config.audio_memory is not None:
         data["audio_memory"] = config.audio_memory
@@ -202,24 +214,20 @@ def build_model_config(config: TrainConfig, vocab_size: int) -> Any:
 
 
 def build_model(config: TrainConfig, vocab_size: int, device: torch.device,
-                init: bool = True) -> tuple[Any, Any]:
+                init: bool = True) -> tuple[CLIPAAC, ModelConfig]:
     """A fresh model on ``device`` (seed it first for reproducible weights), initialised with
     ``config.init`` and frozen with ``config.freeze_encoder``; returns ``(model, model_config)``."""
-    from clipaac_lib.model import CLIPAAC
-
     model_config = build_model_config(config, vocab_size)
     model = CLIPAAC(model_config)
-    if init and config.init != "random":
-        from clipaac_lib.pretrained import apply_init
-
+    if init:
         apply_init(model, config.init)
     if config.freeze_encoder:
-        from clipaac_lib.pretrained import freeze_encoder
-
         freeze_encoder(model)
     return model.to(device), model_config
 
 
-def references_of(dataset: Any) -> Sequence[list[str]]:
-    """The reference captions of every clip (no audio read)."""
-    return [dataset.captions(i) for i in range(len(dataset))]
+def untrained_model(config: TrainConfig, vocab_size: int, device: torch.device) -> CLIPAAC:
+    """The run's starting point: the model :func:`build_model` gives after seeding with ``config.seed``
+    (what training starts from, so "untrained" comparisons use the very same weights)."""
+    seed_everything(config.seed)
+    return build_model(config, vocab_size, device)[0].eval()

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from clipaac_lib.data.cache import INT16_SCALE
 from clipaac_lib.train import distributed as D
-from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.config import PRECISIONS, TrainConfig
 
 __all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "fast_path", "unwrap", "use_bf16"]
 
@@ -51,8 +51,8 @@ def use_bf16(device: torch.device, precision: str = "auto", capability: tuple[in
         return False
     if precision == "bf16":
         return True
-    if precision != "auto":
-        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if device.type != "cuda":
         return False
     major, _ = capability if capability is not None else torch.cuda.get_device_capability(device)

@@ -31,9 +31,10 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-__all__ = ["DecodeConfig", "DecodeResult", "greedy_search", "beam_search", "search", "sequence_log_prob"]
+from clipaac_lib.data.text import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
-PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
+__all__ = ["DecodeConfig", "DecodeResult", "greedy_search", "beam_search", "search"]
+
 
 
 class _Decoder(Protocol):
@@ -171,23 +172,3 @@ def search(model: _Decoder, memory: Tensor, memory_mask: Tensor | None = None,
     if cfg.beam_size == 1:
         return greedy_search(model, memory, memory_mask, cfg)
     return beam_search(model, memory, memory_mask, cfg)
-
-
-@torch.no_grad()
-def sequence_log_prob(model: _Decoder, memory: Tensor, words: list[list[int]], memory_mask: Tensor | None = None,
-                      cfg: DecodeConfig | None = None, ended: list[bool] | None = None) -> Tensor:
-    """The model's log-probability (B,) of given word sequences, by one teacher-forced decoder pass.
-
-    ``ended[b]`` says whether sequence ``b`` ends with the end token (default: all do). Used to check
-    the searches' bookkeeping independently of them.
-    """
-    cfg = cfg or DecodeConfig()
-    ended = ended if ended is not None else [True] * len(words)
-    rows = [[cfg.bos_id, *w, *([cfg.eos_id] if e else [])] for w, e in zip(words, ended, strict=True)]
-    width = max(len(r) for r in rows)
-    tokens = torch.tensor([r + [cfg.pad_id] * (width - len(r)) for r in rows], device=memory.device)
-    log_probs = torch.log_softmax(model.decode(memory, tokens[:, :-1], memory_mask).float(), dim=-1)  # (B,M,V)
-    picked = log_probs.gather(-1, tokens[:, 1:, None])[..., 0]  # (B, M)
-    valid = torch.tensor([[i < len(r) - 1 for i in range(width - 1)] for r in rows], device=memory.device)
-    return picked.masked_fill(~valid, 0.0).sum(dim=1)
-
