@@ -86,3 +86,29 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
 def test_checksum_rejects_unknown_algorithm():
     with pytest.raises(ValueError, match="sha1"):
         Checksum("sha1", "00")
+
+
+def test_resumed_download_onto_a_corrupt_part_is_caught_and_restarted(payload, tmp_path):
+    """A ``.part`` whose bytes are wrong (one flipped) is resumed with Range, so only the final checksum
+    can tell: it must raise, leave no ``dest``, move the bad bytes aside, and the next call starts over."""
+    folder, data = payload
+    checksum = Checksum("sha256", hashlib.sha256(data).hexdigest())
+    dest = tmp_path / "blob.bin"
+    part, corrupt = dest.with_name("blob.bin.part"), dest.with_name("blob.bin.corrupt")
+    n = 1_500_000
+    prefix = bytearray(data[:n])
+    prefix[n // 2] ^= 0x01
+    part.write_bytes(bytes(prefix))
+    with serve(folder) as (base, server):
+        with pytest.raises(ChecksumError) as info:
+            download(f"{base}/blob.bin", dest, checksum)
+        assert server.requests == [("blob.bin", f"bytes={n}-")]  # resumed after the bytes already there
+        message = str(info.value)
+        assert "blob.bin" in message and checksum.hexdigest in message and "afresh" in message
+        assert not dest.exists() and not dest.with_name("blob.bin.ok").exists()
+        assert not part.exists()  # nothing left to resume from ...
+        assert corrupt.read_bytes() == bytes(prefix) + data[n:]  # ... the bad bytes are kept aside
+
+        assert download(f"{base}/blob.bin", dest, checksum) == dest
+        assert server.requests[-1] == ("blob.bin", None)  # a fresh download, no Range
+    assert dest.read_bytes() == data and not part.exists()

@@ -34,8 +34,8 @@ with run_lock(sys.argv[1]):
 
 def _start_holder(run_dir: Path, hold_seconds: float = 20.0) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(run_dir), str(hold_seconds)], cwd=ROOT, env=env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(run_dir), str(hold_seconds)], cwd=ROOT,
+                             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     line = child.stdout.readline()  # returns at "locked" or at the child's exit
     if line.strip() != "locked":

@@ -4,9 +4,9 @@ run-directory contents, evaluation and captioning from a run directory."""
 from __future__ import annotations
 
 import argparse
-import shutil
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest

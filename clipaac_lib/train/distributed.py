@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 from torch.autograd import Function
+from torch.utils.data import BatchSampler
 
 __all__ = [
     "DistInfo",
@@ -278,4 +279,20 @@ class ShardedBatchSampler:
             yield batch[start : start + sizes[self.rank]]
 
     def __len__(self) -> int:
-        return len(self.batch_sampler)  # type: ignore[arg-type]
+        """The number of batches :meth:`__iter__` yields (the same on every rank): the global batches of at
+        least ``world_size`` items.
+
+        A plain torch ``BatchSampler`` is counted from its sizes alone (iterating one over a ``RandomSampler``
+        would draw from the global random generator); any other re-iterable sampler is iterated, which
+        for :class:`~clipaac_lib.data.batching.NoSameClipBatchSampler` reads its cached plan of the
+        current epoch (call ``set_epoch`` first, as the training loop does).
+        """
+        sampler = self.batch_sampler
+        if type(sampler) is BatchSampler:  # not a subclass: it may batch differently
+            full, rest = divmod(len(sampler.sampler), sampler.batch_size)  # type: ignore[arg-type]
+            return full * (sampler.batch_size >= self.world_size) + int(
+                rest >= self.world_size and not sampler.drop_last)
+        if iter(sampler) is sampler:  # type: ignore[comparison-overlap]
+            raise TypeError("ShardedBatchSampler over a one-shot iterator has no length; pass a re-iterable "
+                            "batch sampler (a list or a Sampler)")
+        return sum(1 for batch in sampler if len(batch) >= self.world_size)
