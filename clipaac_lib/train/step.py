@@ -27,13 +27,14 @@ import torch
 from torch import Tensor
 
 from clipaac_lib.data.cache import INT16_SCALE
+from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import PRECISIONS, TrainConfig
 
 __all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "fast_path", "unwrap", "use_bf16"]
 
 
-def unwrap(model: Any) -> Any:
+def unwrap(model: torch.nn.Module) -> CLIPAAC:
     """The model inside a DistributedDataParallel wrapper (or the model itself)."""
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
 
@@ -59,7 +60,7 @@ def use_bf16(device: torch.device, precision: str = "auto", capability: tuple[in
     return major >= 8
 
 
-def check_batch(batch: dict[str, Any], model_config: Any, pad_id: int = 0) -> bool:
+def check_batch(batch: dict[str, Any], model_config: ModelConfig, pad_id: int = 0) -> bool:
     """Check a training batch's values on the CPU; returns True when it did (False when a tensor is
     already on another device, in which case the model's own checks must run).
 
@@ -93,7 +94,7 @@ def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
     return moved
 
 
-def compute_loss(model: Any, batch: dict[str, Any], config: TrainConfig, device: torch.device,
+def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainConfig, device: torch.device,
                  autocast: bool, pad_id: int = 0) -> tuple[Tensor, Tensor, Tensor]:
     """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
     process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling).
@@ -135,7 +136,7 @@ def _at_least_fp32(x: Tensor) -> Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
-def make_optimizer(model: Any, config: TrainConfig, fused: bool | None = None) -> torch.optim.Adam:
+def make_optimizer(model: torch.nn.Module, config: TrainConfig, fused: bool | None = None) -> torch.optim.Adam:
     """Adam with the paper's two parameter groups: ``encoder`` (``encoder_lr``) and ``new`` (``lr``).
 
     Frozen parameters (``requires_grad=False``) are left out. ``fused=None`` picks the fused kernel
@@ -159,8 +160,8 @@ def make_optimizer(model: Any, config: TrainConfig, fused: bool | None = None) -
     return torch.optim.Adam(groups, weight_decay=config.weight_decay, foreach=True)
 
 
-def fast_path(model: Any, device: torch.device, compile: bool = False, *, channels_last: bool | None = None,
-              autotune: bool = True, compile_backend: str = "inductor") -> Any:
+def fast_path(model: CLIPAAC, device: torch.device, compile: bool = False, *, channels_last: bool | None = None,
+              autotune: bool = True, compile_backend: str = "inductor") -> CLIPAAC:
     """Speed-ups that keep the numbers (up to bf16 rounding); returns the model.
 
     On CUDA: TF32 matmuls and convolutions, (``channels_last=None``) channels-last convolution weights
