@@ -8,13 +8,14 @@
   label smoothing (0.1 in the paper) and padding ignored. Eq. (6) sums over the M tokens of a caption; we
   average over all real tokens of the batch (PyTorch's convention), which only rescales the loss.
 - :func:`total_loss`: ``alpha * L_cl + (1 - alpha) * L_ce`` (eq. 7), alpha = 0.2 in the paper.
+- :func:`contrastive_loss_curve`: the contrastive loss of fixed embeddings at several temperatures.
 
 Notebook: ``notebooks/03_contrastive_loss.ipynb``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +23,8 @@ from torch import Tensor
 
 from clipaac_lib.model.checks import check_has_targets
 
-__all__ = ["contrastive_logits", "contrastive_loss", "caption_loss", "total_loss"]
+__all__ = ["contrastive_logits", "contrastive_loss", "contrastive_loss_curve", "caption_loss",
+           "total_loss"]
 
 
 def contrastive_logits(audio_emb: Tensor, text_emb: Tensor, logit_scale: Tensor | float) -> Tensor:
@@ -46,29 +48,33 @@ def contrastive_loss(
     text_emb: Tensor,
     logit_scale: Tensor | float,
     lam: float = 0.5,
-    *,
-    gather: Callable[[Tensor], Tensor] | None = None,
 ) -> Tensor:
     """Eq. (5): ``mean_i [lam * L_i^{A->T} + (1 - lam) * L_i^{T->A}]`` as a 0-d tensor.
 
     ``audio_emb``, ``text_emb``: (b, L) embeddings of b matching pairs (row i of each belongs together);
     ``logit_scale``: 1/t, already exponentiated and clamped (``CLIPAACOutput.logit_scale``);
-    ``lam``: weight of the audio-to-text direction (1 = A->T only, 0 = T->A only);
-    ``gather``: optional hook applied to both embeddings first, e.g. a differentiable all_gather so
-    that a distributed trainer contrasts against the global batch (passing already-gathered
-    embeddings is equivalent).
+    ``lam``: weight of the audio-to-text direction (1 = A->T only, 0 = T->A only). Under torchrun the
+    training step passes the gathered embeddings of the global batch.
 
     Notebook: ``notebooks/03_contrastive_loss.ipynb``.
     """
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"lam must lie in [0, 1], got {lam!r}")
-    if gather is not None:
-        audio_emb, text_emb = gather(audio_emb), gather(text_emb)
     logits = contrastive_logits(audio_emb, text_emb, logit_scale)  # (b, b)
     targets = torch.arange(logits.shape[0], device=logits.device)  # the diagonal holds the true pairs
     audio_to_text = F.cross_entropy(logits, targets)  # mean_i L_i^{A->T}, eq. (2)
     text_to_audio = F.cross_entropy(logits.T, targets)  # mean_i L_i^{T->A}, eq. (4)
     return lam * audio_to_text + (1.0 - lam) * text_to_audio
+
+
+def contrastive_loss_curve(audio_emb: Tensor, text_emb: Tensor, logit_scales: Iterable[Tensor | float],
+                           lam: float = 0.5) -> list[float]:
+    """:func:`contrastive_loss` of the (b, L) embeddings ``audio_emb`` and ``text_emb`` at each 1/t in
+    ``logit_scales`` (e.g. a (n,) tensor), as floats: how the loss depends on the temperature.
+
+    Notebook: ``notebooks/03_contrastive_loss.ipynb``.
+    """
+    return [contrastive_loss(audio_emb, text_emb, scale, lam=lam).item() for scale in logit_scales]
 
 
 def caption_loss(logits: Tensor, targets: Tensor, pad_id: int = 0, label_smoothing: float = 0.1, *,

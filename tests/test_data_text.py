@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clipaac_lib.data import Vocabulary, normalize_caption, tokenize
+from clipaac_lib.data import Vocabulary, normalize_caption, split_words
 from clipaac_lib.data.text import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 
@@ -72,5 +72,5 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
         Vocabulary.load(tmp_path / "bad.json")
 
 
-def test_tokenize_splits_normalised_words() -> None:
-    assert tokenize("Water-drops; drip.") == ["water", "drops", "drip"]
+def test_split_words_gives_normalised_words() -> None:
+    assert split_words("Water-drops; drip.") == ["water", "drops", "drip"]

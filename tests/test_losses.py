@@ -79,19 +79,6 @@ def test_gradients_reach_the_temperature() -> None:
     assert param.grad.item() == pytest.approx(numeric, rel=1e-5)
 
 
-def test_gather_hook_contrasts_against_the_global_batch() -> None:
-    local_a, local_t = torch.randn(3, 6), torch.randn(3, 6)
-    other_a, other_t = torch.randn(5, 6), torch.randn(5, 6)
-    shards = {id(local_a): other_a, id(local_t): other_t}
-
-    def gather(x: torch.Tensor) -> torch.Tensor:  # what an all_gather over two ranks would return
-        return torch.cat([x, shards[id(x)]])
-
-    scale = torch.tensor(30.0)
-    expected = contrastive_loss(torch.cat([local_a, other_a]), torch.cat([local_t, other_t]), scale)
-    torch.testing.assert_close(contrastive_loss(local_a, local_t, scale, gather=gather), expected)
-
-
 def test_contrastive_loss_rejects_mismatched_batches() -> None:
     with pytest.raises(ValueError, match=r"\(4, 8\) and \(3, 8\)"):
         contrastive_loss(torch.randn(4, 8), torch.randn(3, 8), 10.0)

@@ -7,6 +7,8 @@ Public API (other packages build on these names)::
     make_synthetic_clotho(root, seed=0)   # the embedded default, same layout and loader
     vocab = Vocabulary.build(captions, min_count=1); normalize_caption(text)
     pairs = CaptionPairs(ds); NoSameClipBatchSampler(pairs, batch_size); collate_pairs(items, vocab)
+    folder = prepare_dataset("synthetic" or "clotho", seed=0, download=False)  # a notebook's data
+    log_mel_spectrogram(audio, sample_rate); plot_spectrograms(specs, titles, xlabel=..., ylabel=...)
 
 torchaudio, py7zr, pandas and seaborn are imported only when used. Notebook: ``notebooks/01_data.ipynb``.
 """
@@ -16,9 +18,11 @@ from clipaac_lib.data.batching import CaptionPairs, NoSameClipBatchSampler, coll
 from clipaac_lib.data.clotho import SPLITS, ClothoDataset, dataset_folder, default_data_root
 from clipaac_lib.data.clotho_csv import ClothoFormatError, DataIssue, read_captions_csv
 from clipaac_lib.data.clotho_download import CLOTHO_V21_FILES, ClothoFile, download_clotho
-from clipaac_lib.data.summary import DatasetSummary, dataset_summary, plot_summary, synthetic_summary
+from clipaac_lib.data.prepare import DATASETS, prepare_dataset
+from clipaac_lib.data.spectrogram import log_mel_spectrogram, plot_spectrograms
+from clipaac_lib.data.summary import DatasetSummary, dataset_summary, plot_summary
 from clipaac_lib.data.synthetic import SyntheticConfig, default_synthetic_root, make_synthetic_clotho
-from clipaac_lib.data.text import Vocabulary, normalize_caption, tokenize
+from clipaac_lib.data.text import Vocabulary, normalize_caption, split_words
 
 __all__ = [
     "AudioError",
@@ -27,6 +31,7 @@ __all__ = [
     "ClothoDataset",
     "ClothoFile",
     "ClothoFormatError",
+    "DATASETS",
     "DataIssue",
     "DatasetSummary",
     "NoSameClipBatchSampler",
@@ -41,12 +46,14 @@ __all__ = [
     "default_synthetic_root",
     "download_clotho",
     "load_audio",
+    "log_mel_spectrogram",
     "make_synthetic_clotho",
     "normalize_caption",
     "pad_batch",
+    "plot_spectrograms",
     "plot_summary",
+    "prepare_dataset",
     "read_captions_csv",
     "resample",
-    "synthetic_summary",
-    "tokenize",
+    "split_words",
 ]

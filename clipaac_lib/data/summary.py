@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from clipaac_lib.data.clotho import SOURCE_SPLITS, dataset_folder
 from clipaac_lib.data.clotho_csv import read_captions_csv
-from clipaac_lib.data.text import tokenize
+from clipaac_lib.data.text import split_words
 
 if TYPE_CHECKING:  # pandas and matplotlib are imported when a summary is made, not at import time
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["DatasetSummary", "dataset_summary", "synthetic_summary", "plot_summary"]
+__all__ = ["DatasetSummary", "dataset_summary", "plot_summary"]
 
 
 @dataclass
@@ -76,21 +76,21 @@ def dataset_summary(root: str | os.PathLike[str], durations: bool = True) -> Dat
         if not csv_path.is_file():
             continue
         clips, issues = read_captions_csv(csv_path, on_error="skip")
-        split_words: Counter[str] = Counter()
+        split_counts: Counter[str] = Counter()
         split_lengths = []
         for clip in clips:
             for caption in clip.captions:
-                words = tokenize(caption)
-                split_words.update(words)
+                words = split_words(caption)
+                split_counts.update(words)
                 split_lengths.append(len(words))
                 lengths.append({"split": split, "words": len(words)})
-        counts.update(split_words)
+        counts.update(split_counts)
         seconds = [_duration(folder / split / c.file_name) for c in clips] if durations else []
         series = pd.Series(split_lengths, dtype=float)
         secs = pd.Series(seconds, dtype=float)
         rows.append({"split": split, "clips": len(clips), "captions": len(split_lengths),
                      "bad rows": len(issues), "words min": series.min(), "words mean": series.mean(),
-                     "words max": series.max(), "vocabulary": len(split_words),
+                     "words max": series.max(), "vocabulary": len(split_counts),
                      "seconds mean": secs.mean(), "hours": secs.sum() / 3600})
     if not rows:
         raise FileNotFoundError(f"no clotho_captions_*.csv in {folder}: not a Clotho-format dataset folder")
@@ -120,15 +120,6 @@ def _synthetic_tables(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame |
     events = pd.crosstab(pd.DataFrame(event_rows)["event"], pd.DataFrame(event_rows)["split"])
     scenes = pd.crosstab(pd.DataFrame(scene_rows)["what"], pd.DataFrame(scene_rows)["split"])
     return events.reindex(columns=order, fill_value=0), scenes.reindex(columns=order, fill_value=0)
-
-
-def synthetic_summary(root: str | os.PathLike[str]) -> DatasetSummary:
-    """:func:`dataset_summary` of a synthetic dataset (raises if ``root`` is not one)."""
-    summary = dataset_summary(root)
-    if summary.events is None:
-        raise ValueError(f"{summary.folder} has no synthetic_scenes.json: not a synthetic dataset "
-                         "(use dataset_summary for real Clotho)")
-    return summary
 
 
 def plot_summary(summary: DatasetSummary) -> Figure:

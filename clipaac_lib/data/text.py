@@ -40,7 +40,7 @@ __all__ = [
     "EOS_ID",
     "UNK_ID",
     "normalize_caption",
-    "tokenize",
+    "split_words",
     "Vocabulary",
 ]
 
@@ -68,7 +68,7 @@ def normalize_caption(caption: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def tokenize(caption: str) -> list[str]:
+def split_words(caption: str) -> list[str]:
     """The words of the normalised caption."""
     return normalize_caption(caption).split()
 
@@ -103,7 +103,7 @@ class Vocabulary:
             raise ValueError(f"min_count must be >= 1, got {min_count}")
         counts: Counter[str] = Counter()
         for caption in captions:
-            counts.update(tokenize(caption))
+            counts.update(split_words(caption))
         kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
         kept = [w for w in kept if w not in SPECIALS]
         return cls(words=[*SPECIALS, *kept], counts={w: counts[w] for w in kept}, min_count=min_count)
@@ -125,7 +125,7 @@ class Vocabulary:
 
     def encode(self, caption: str) -> list[int]:
         """Ids of the normalised words of ``caption`` (no bos/eos)."""
-        return [self._index.get(w, UNK_ID) for w in tokenize(caption)]
+        return [self._index.get(w, UNK_ID) for w in split_words(caption)]
 
     def decode(self, ids: Iterable[int]) -> str:
         """Words of ``ids`` joined by spaces; stops at the first ``eos``, skips ``pad`` and ``bos``."""

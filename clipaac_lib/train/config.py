@@ -28,6 +28,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from clipaac_lib.data.clotho import dataset_folder, default_data_root
+from clipaac_lib.data.prepare import DATASETS
 from clipaac_lib.fileio import atomic_write_json
 from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, MODEL_PRESETS
 from clipaac_lib.pretrained import INIT_STRATEGIES
@@ -35,7 +39,6 @@ from clipaac_lib.pretrained import INIT_STRATEGIES
 __all__ = [
     "ConfigError",
     "TrainConfig",
-    "DATASETS",
     "PRECISIONS",
     "SMOKE_OVERRIDES",
     "PAPER_ENCODER_LR",
@@ -44,7 +47,6 @@ __all__ = [
     "SYNTHETIC_EPOCHS",
 ]
 
-DATASETS = ("synthetic", "clotho")
 #: ``precision`` choices: see :func:`clipaac_lib.train.step.use_bf16`.
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -300,15 +302,11 @@ class TrainConfig:
                 f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {self.device!r}"
             )
         if self.device.startswith("cuda"):
-            import torch
-
             if not torch.cuda.is_available():
                 raise ConfigError(
                     f"device={self.device!r} but PyTorch sees no CUDA GPU; use device='auto' or 'cpu'"
                 )
         if self.dataset == "clotho":
-            from clipaac_lib.data.clotho import dataset_folder, default_data_root
-
             folder = dataset_folder(self.data_root if self.data_root is not None else default_data_root())
             if not any(folder.glob("clotho_captions_*.csv")):
                 raise ConfigError(

@@ -1,0 +1,30 @@
+"""Scoring one clip inside a corpus: its per-clip scores when evaluated together with other clips.
+
+Corpus-level metrics (CIDEr-D's IDF weights come from the references of every evaluated clip) give the
+same caption different scores in different corpora; :func:`score_in_corpus` makes that visible.
+Notebook: ``notebooks/04_metrics.ipynb``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .evaluate import evaluate_captions
+
+__all__ = ["score_in_corpus"]
+
+
+def score_in_corpus(candidate: str, references: Sequence[str],
+                    corpus: Sequence[tuple[str, Sequence[str]]] = (), *,
+                    spice: bool = False) -> dict[str, float]:
+    """Per-clip scores ``{metric: float}`` of the clip (``candidate``, ``references``) when it is
+    evaluated in one :func:`evaluate_captions` call together with the ``corpus`` clips, each a
+    ``(candidate, references)`` pair. Keys: BLEU-1..4, METEOR, ROUGE-L and CIDEr-D, plus SPICE and
+    SPIDEr with ``spice=True``. Needs Java, like :func:`evaluate_captions`.
+
+    Notebook: ``notebooks/04_metrics.ipynb``.
+    """
+    candidates = [candidate] + [cand for cand, _ in corpus]
+    all_references = [list(references)] + [list(refs) for _, refs in corpus]
+    scores = evaluate_captions(candidates, all_references, per_clip=True, spice=spice)
+    return {metric: values[0] for metric, values in scores["per_clip"].items()}
