@@ -96,7 +96,7 @@ def run_job(job: Job, record_dir: str | os.PathLike[str], *, progress: bool = Fa
 def _score_row(result: RunResult) -> dict[str, Any]:
     metrics = (result.scores or {}).get("metrics") or {}
     return {**{m: metrics.get(m) for m in METRIC_COLUMNS},
-            "a2t_r1": (result.scores or {}).get("retrieval", {}).get("a2t_r1"), "run_dir": str(result.run_dir)}
+            "a2t_r1": ((result.scores or {}).get("retrieval") or {}).get("a2t_r1"), "run_dir": str(result.run_dir)}
 
 
 def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *,
@@ -152,7 +152,7 @@ def figure2_similarities(run: RunResult, n: int = 8, device: str | torch.device 
     before = untrained_model(run.config, len(vocab), next(trained.parameters()).device)
     test = open_test_split(run.config.replace(progress=False), trained.config.sample_rate)
     n = min(n, len(test))
-    audio = torch.nn.utils.rnn.pad_sequence([test[i]["audio"] for i in range(n)], batch_first=True)  # (n, S)
+    audio = [test[i]["audio"] for i in range(n)]  # n waveforms (S_i,), each encoded alone
     captions = [test.captions(i)[0] for i in range(n)]
     return similarity_matrix(before, audio, captions), similarity_matrix(trained, audio, captions)
 

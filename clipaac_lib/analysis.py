@@ -32,19 +32,23 @@ def embed_captions(model: torch.nn.Module, captions: Sequence[str], batch_size: 
 
 
 @torch.no_grad()
-def similarity_matrix(model: torch.nn.Module, audio: Tensor, captions: Sequence[str], *,
+def similarity_matrix(model: torch.nn.Module, audio: Tensor | Sequence[Tensor], captions: Sequence[str], *,
                       softmax: bool = True) -> Tensor:
     """(B, B) matrix: row i compares clip i's audio embedding with the text embedding of every caption.
 
-    ``audio`` (B, S) waveforms in [-1, 1], ``captions`` one caption per clip (the true pairs lie on the
-    diagonal). Entries are cosine similarities scaled by the model's ``logit_scale`` (1/t); with
+    ``audio`` (B, S) waveforms in [-1, 1], or a list of B waveforms of any lengths (each encoded alone,
+    so no clip is padded); ``captions`` one caption per clip (the true pairs lie on the diagonal). Entries are cosine similarities scaled by the model's ``logit_scale`` (1/t); with
     ``softmax`` (the paper's Figure 2) each row is turned into probabilities over the captions.
     """
-    if audio.shape[0] != len(captions):
-        raise ValueError(f"{audio.shape[0]} clips but {len(captions)} captions; give one caption per clip")
+    if len(audio) != len(captions):
+        raise ValueError(f"{len(audio)} clips but {len(captions)} captions; give one caption per clip")
     model.eval()
     device = next(model.parameters()).device
-    audio_emb = F.normalize(model.encode_audio(audio.to(device)).audio_emb.float(), dim=-1)  # (B, L)
+    if isinstance(audio, Tensor):
+        audio_emb = model.encode_audio(audio.to(device)).audio_emb  # (B, L)
+    else:
+        audio_emb = torch.cat([model.encode_audio(wave.reshape(1, -1).to(device)).audio_emb for wave in audio])
+    audio_emb = F.normalize(audio_emb.float(), dim=-1)  # (B, L)
     text_emb = F.normalize(embed_captions(model, captions), dim=-1)  # (B, L)
     logits = model.logit_scale.float() * audio_emb @ text_emb.T  # (B, B)
     return (logits.softmax(dim=-1) if softmax else audio_emb @ text_emb.T).cpu()

@@ -23,8 +23,8 @@ from torch import Tensor
 
 from clipaac_lib.model.checks import check_has_targets
 
-__all__ = ["contrastive_logits", "contrastive_loss", "contrastive_loss_curve", "caption_loss",
-           "total_loss"]
+__all__ = ["CAPTION_LOSS_REDUCTIONS", "contrastive_logits", "contrastive_loss", "contrastive_loss_curve",
+           "caption_loss", "total_loss"]
 
 
 def contrastive_logits(audio_emb: Tensor, text_emb: Tensor, logit_scale: Tensor | float) -> Tensor:
@@ -77,10 +77,17 @@ def contrastive_loss_curve(audio_emb: Tensor, text_emb: Tensor, logit_scales: It
     return [contrastive_loss(audio_emb, text_emb, scale, lam=lam).item() for scale in logit_scales]
 
 
+#: ``caption_loss`` reductions: the mean over every real token of the batch (PyTorch's convention, our
+#: default), or Eq. (6) literally, a sum over each caption's tokens, averaged over the captions.
+CAPTION_LOSS_REDUCTIONS = ("token_mean", "caption_sum")
+
+
 def caption_loss(logits: Tensor, targets: Tensor, pad_id: int = 0, label_smoothing: float = 0.1, *,
-                 check_values: bool = True) -> Tensor:
-    """Eq. (6) per token: cross-entropy of ``logits`` (B, M, V) against ``targets`` (B, M) word ids,
-    with label smoothing, averaged over the targets that are not ``pad_id``.
+                 reduction: str = "token_mean", check_values: bool = True) -> Tensor:
+    """Eq. (6): cross-entropy of ``logits`` (B, M, V) against ``targets`` (B, M) word ids, with label
+    smoothing, padding (``pad_id``) ignored; ``reduction`` "token_mean" averages over the real tokens of
+    the batch, "caption_sum" sums over each caption's tokens (as Eq. 6 is written) and averages over the
+    captions, which scales the loss by the mean caption length and so shifts the balance set by alpha.
     ``check_values=False`` skips the all-padding check (on a GPU, a synchronisation).
 
     ``targets`` are the captions shifted by one (position m holds word m+1, ending with eos, then pads).
@@ -93,14 +100,15 @@ def caption_loss(logits: Tensor, targets: Tensor, pad_id: int = 0, label_smoothi
         )
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing!r}")
+    if reduction not in CAPTION_LOSS_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {CAPTION_LOSS_REDUCTIONS}, got {reduction!r}")
     if check_values:
         check_has_targets(targets, pad_id)
-    return F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]),
-        targets.reshape(-1),
-        ignore_index=pad_id,
-        label_smoothing=label_smoothing,
-    )
+    per_token = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=pad_id,
+                                label_smoothing=label_smoothing, reduction="none")  # (B*M,), 0 at padding
+    if reduction == "caption_sum":
+        return per_token.sum() / targets.shape[0]
+    return per_token.sum() / (targets != pad_id).sum().clamp_min(1)
 
 
 def total_loss(contrastive: Tensor, caption: Tensor, alpha: float = 0.2) -> Tensor:

@@ -78,12 +78,16 @@ class NoSameClipBatchSampler(Sampler[list[int]]):
     """Batches of pair indices with at most one caption per clip, covering every pair once per epoch.
 
     Use as ``DataLoader(pairs, batch_sampler=sampler, collate_fn=...)`` and call
-    :meth:`set_epoch` before each epoch (the order depends on ``seed`` and the epoch).
+    :meth:`set_epoch` before each epoch (the order depends on ``seed`` and the epoch). With
+    ``captions_per_clip=k`` an epoch holds only k randomly chosen captions of each clip (new ones each
+    epoch): ``1`` makes an epoch one pass over the clips rather than over the pairs.
     Notebook: ``notebooks/01_data.ipynb``.
     """
 
     def __init__(self, pairs: CaptionPairs, batch_size: int, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = False) -> None:
+                 drop_last: bool = False, captions_per_clip: int | None = None) -> None:
+        if captions_per_clip is not None and captions_per_clip < 1:
+            raise ValueError(f"captions_per_clip must be >= 1 or None, got {captions_per_clip}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.clip_of = np.asarray(pairs.clip_indices, dtype=np.int64)
@@ -96,6 +100,7 @@ class NoSameClipBatchSampler(Sampler[list[int]]):
         self.seed = seed
         self.drop_last = drop_last
         self.epoch = 0
+        self.captions_per_clip = captions_per_clip
         self._by_clip: list[list[int]] = [[] for _ in range(self.num_clips)]
         for pair, clip in enumerate(self.clip_of.tolist()):
             self._by_clip[clip].append(pair)
@@ -111,6 +116,8 @@ class NoSameClipBatchSampler(Sampler[list[int]]):
         if self.shuffle:
             for pairs in per_clip:
                 rng.shuffle(pairs)
+        if self.captions_per_clip is not None:
+            per_clip = [pairs[: self.captions_per_clip] for pairs in per_clip]
         stream: list[int] = []
         for r in range(max((len(p) for p in per_clip), default=0)):
             order = rng.permutation(self.num_clips) if self.shuffle else np.arange(self.num_clips)

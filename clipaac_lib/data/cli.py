@@ -29,11 +29,20 @@ def _sizes(text: str) -> dict[str, int]:
 
 
 def _synthetic(args: argparse.Namespace) -> int:
-    from clipaac_lib.data.synthetic import DEFAULT_SIZES, default_synthetic_root, make_synthetic_clotho
+    from clipaac_lib.data.synthetic import (
+        DEFAULT_CLIP_SECONDS,
+        DEFAULT_SIZES,
+        default_synthetic_root,
+        make_synthetic_clotho,
+    )
 
     root = args.root if args.root is not None else default_synthetic_root()
+    seconds = args.clip_seconds or DEFAULT_CLIP_SECONDS
+    if len(seconds) > 2:
+        raise ValueError(f"--clip-seconds takes one length or SHORTEST LONGEST; got {' '.join(map(str, seconds))}")
     folder = make_synthetic_clotho(root, seed=args.seed, sizes=args.sizes or dict(DEFAULT_SIZES),
-                                   clip_seconds=args.clip_seconds, sample_rate=args.sample_rate,
+                                   clip_seconds=seconds[0] if len(seconds) == 1 else tuple(seconds),
+                                   sample_rate=args.sample_rate,
                                    overwrite=args.overwrite, progress=not args.quiet)
     print(f"synthetic dataset: {folder}")
     if args.stats:
@@ -80,7 +89,9 @@ def add_data_commands(subparsers: Any) -> argparse.ArgumentParser:
     synth.add_argument("--root", type=Path, help="parent folder (default: <cache>/data/synthetic)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     synth.add_argument("--sizes", type=_sizes, help="clips per split as DEV,VAL,EVAL (default 240,60,60)")
-    synth.add_argument("--clip-seconds", type=float, default=4.0, help="clip length in seconds")
+    synth.add_argument("--clip-seconds", type=float, nargs="+", default=None, metavar="SECONDS",
+                       help="clip length in seconds, or SHORTEST LONGEST for lengths drawn from that range "
+                            "(default: 3 6)")
     synth.add_argument("--sample-rate", type=int, default=16000, help="WAV sample rate in Hz")
     synth.add_argument("--overwrite", action="store_true", help="replace a non-synthetic dataset in ROOT")
     synth.add_argument("--stats", action="store_true", help="print the dataset summary afterwards")

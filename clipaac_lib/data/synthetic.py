@@ -39,10 +39,14 @@ from clipaac_lib.data.synth_captions import write_captions
 from clipaac_lib.data.synth_scenes import render_scene, sample_scene
 from clipaac_lib.fileio import atomic_write_bytes, atomic_write_text
 
-__all__ = ["DEFAULT_SIZES", "SyntheticConfig", "make_synthetic_clotho", "default_synthetic_root"]
+__all__ = ["DEFAULT_SIZES", "DEFAULT_CLIP_SECONDS", "SyntheticConfig", "make_synthetic_clotho", "default_synthetic_root"]
 
 DEFAULT_SIZES: dict[str, int] = {"development": 240, "validation": 60, "evaluation": 60}
-GENERATOR_VERSION = 1
+#: Clip lengths of the default set: from 3 to 6 s in steps of 0.5 s, so that, as in Clotho (15-30 s),
+#: clips of one batch differ in length and evaluation has to handle the padding.
+DEFAULT_CLIP_SECONDS: tuple[float, float] = (3.0, 6.0)
+CLIP_SECONDS_STEP = 0.5
+GENERATOR_VERSION = 2
 _LINE_ENDS = {"development": "\r\n", "validation": "\r\n", "evaluation": "\n"}  # as in Clotho v2.1
 
 
@@ -52,7 +56,9 @@ class SyntheticConfig:
 
     seed: int = 0
     sizes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SIZES))  # clips per split
-    clip_seconds: float = 4.0  # length of every clip
+    #: one length for every clip, or (shortest, longest): each clip's length drawn uniformly from that
+    #: range in steps of :data:`CLIP_SECONDS_STEP`
+    clip_seconds: float | tuple[float, float] = DEFAULT_CLIP_SECONDS
     sample_rate: int = 16000  # rate of the WAV files (the loader resamples to the model's rate)
     background_probability: float = 0.4  # chance that a clip has a background texture
     max_events: int = 3  # 1 to 3 events per scene
@@ -66,8 +72,22 @@ class SyntheticConfig:
             raise ValueError(f"sizes must be non-negative with at least one clip, got {self.sizes}")
         if self.sample_rate < 16000:
             raise ValueError(f"sample_rate must be at least 16000 Hz (the events reach 7 kHz), got {self.sample_rate}")
+        if isinstance(self.clip_seconds, (list, tuple)):
+            low, high = (float(x) for x in self.clip_seconds)
+            if not 0 < low <= high:
+                raise ValueError(f"clip_seconds range must be (shortest, longest) with 0 < shortest <= longest, "
+                                 f"got {self.clip_seconds}")
+            self.clip_seconds = (low, high)
         if not 0.0 <= self.background_probability <= 1.0:
             raise ValueError(f"background_probability must be in [0, 1], got {self.background_probability}")
+
+    def clip_length(self, rng: np.random.Generator) -> float:
+        """One clip's length in seconds: fixed, or drawn from the range (``rng`` is the clip's own)."""
+        if not isinstance(self.clip_seconds, tuple):
+            return float(self.clip_seconds)
+        low, high = self.clip_seconds
+        steps = int(round((high - low) / CLIP_SECONDS_STEP))
+        return low + CLIP_SECONDS_STEP * int(rng.integers(0, steps + 1))
 
     def to_dict(self) -> dict[str, object]:
         return {"generator_version": GENERATOR_VERSION, **asdict(self)}
@@ -100,8 +120,9 @@ def _write_split(folder: Path, split: str, split_index: int, config: SyntheticCo
     scenes: list[dict[str, object]] = []
     for index in tqdm(range(config.sizes[split]), desc=f"synthesising {split}", unit="clip",
                       disable=not progress):
-        scene_seq, audio_seq, text_seq = np.random.SeedSequence([config.seed, split_index, index]).spawn(3)
-        scene = sample_scene(np.random.default_rng(scene_seq), config.clip_seconds,
+        scene_seq, audio_seq, text_seq, length_seq = np.random.SeedSequence([config.seed, split_index, index]).spawn(4)
+        seconds = config.clip_length(np.random.default_rng(length_seq))
+        scene = sample_scene(np.random.default_rng(scene_seq), seconds,
                              config.background_probability, config.max_events)
         wave = render_scene(scene, np.random.default_rng(audio_seq), config.sample_rate)
         captions = write_captions(scene, np.random.default_rng(text_seq))
@@ -140,7 +161,7 @@ def make_synthetic_clotho(
     seed: int = 0,
     *,
     sizes: dict[str, int] | None = None,
-    clip_seconds: float = 4.0,
+    clip_seconds: float | tuple[float, float] = DEFAULT_CLIP_SECONDS,
     sample_rate: int = 16000,
     background_probability: float = 0.4,
     max_events: int = 3,

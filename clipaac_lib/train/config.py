@@ -30,9 +30,10 @@ from typing import Any
 
 import torch
 
-from clipaac_lib.data.clotho import dataset_folder, default_data_root
+from clipaac_lib.data.clotho import SPLITS, dataset_folder, default_data_root
 from clipaac_lib.data.prepare import DATASETS
 from clipaac_lib.fileio import atomic_write_json
+from clipaac_lib.losses import CAPTION_LOSS_REDUCTIONS
 from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, MODEL_PRESETS
 from clipaac_lib.pretrained import INIT_STRATEGIES
 
@@ -40,6 +41,9 @@ __all__ = [
     "ConfigError",
     "TrainConfig",
     "PRECISIONS",
+    "EPOCH_CAPTIONS",
+    "LR_SCHEDULES",
+    "CHECKPOINT_SELECTIONS",
     "SMOKE_OVERRIDES",
     "PAPER_ENCODER_LR",
     "PAPER_EPOCHS",
@@ -49,6 +53,12 @@ __all__ = [
 
 #: ``precision`` choices: see :func:`clipaac_lib.train.step.use_bf16`.
 PRECISIONS = ("auto", "bf16", "fp32")
+#: ``epoch_captions``: every (clip, caption) pair per epoch, or one random caption per clip.
+EPOCH_CAPTIONS = ("all", "one")
+#: ``lr_after_warmup``: :func:`clipaac_lib.train.loop.lr_factor`.
+LR_SCHEDULES = ("constant", "cosine")
+#: ``select_checkpoint``: the last epoch's weights, or the epoch with the lowest validation caption loss.
+CHECKPOINT_SELECTIONS = ("last", "best")
 
 PAPER_EPOCHS = 40  # section 3.2
 PAPER_WARMUP_EPOCHS = 5.0  # section 3.2
@@ -102,6 +112,10 @@ class TrainConfig:
     min_word_count: int = _knob(1, "words seen fewer times in the training captions become <unk>")
     limit_train_clips: int | None = _knob(None, "use only the first N training clips (quick checks)")
     limit_test_clips: int | None = _knob(None, "use only the first N test clips (quick checks)")
+    epoch_captions: str = _knob(
+        "all", "what an epoch is (paper silent): 'all' (every caption of every clip once: 5 pairs per clip, "
+        "24 420 on Clotho, our reading of section 3.1) or 'one' (one random caption per clip)"
+    )
     # --- model (notebook 02)
     model_config: str = _knob("small", "model size: 'small' (CPU-friendly) or 'paper' (ESResNeXt + CLIP text)")
     model_overrides: dict[str, Any] = _knob({}, "JSON object of ModelConfig fields to override")
@@ -109,6 +123,10 @@ class TrainConfig:
     init: str = _knob("random", "encoder initialisation: 'random', 'audio' (ESResNeXt) or 'audio_text' (AudioCLIP)")
     freeze_encoder: bool = _knob(False, "keep the encoder's weights fixed (paper system 3)")
     dropout: float = _knob(0.2, "dropout rate (paper: 0.2)")
+    temperature_init: float = _knob(
+        0.07, "initial temperature t of the contrastive loss, 1/t = the logit scale (paper silent; CLIP's 0.07; "
+        "an AudioCLIP checkpoint (init 'audio_text') sets its own)"
+    )
     # --- optimisation (paper section 3.2, notebook 05)
     num_epochs: int | None = _knob(
         None, "training epochs; 'none': the dataset's recipe, 40 on Clotho (paper), "
@@ -124,12 +142,24 @@ class TrainConfig:
         None, "linear learning-rate warm-up in epochs; 'none': 5 on Clotho (paper), else num_epochs / 8 "
         "(the paper's 5 of 40)"
     )
+    lr_after_warmup: str = _knob(
+        "constant", "learning rate after the warm-up (paper silent): 'constant' or 'cosine' (decay to 0 at the end)"
+    )
     weight_decay: float = _knob(0.0, "Adam weight decay (paper: none)")
     max_grad_norm: float | None = _knob(None, "clip the gradient norm to this value ('none': no clipping)")
     label_smoothing: float = _knob(0.1, "label smoothing of the caption loss (paper: 0.1)")
+    caption_loss: str = _knob(
+        "token_mean", "reduction of the caption loss, Eq. 6: 'token_mean' (mean over the batch's tokens, "
+        "PyTorch's convention) or 'caption_sum' (Eq. 6 as written: a sum per caption, mean over captions)"
+    )
     alpha: float = _knob(0.2, "weight of the contrastive loss, Eq. 7 (paper: 0.2)")
     lam: float = _knob(0.5, "weight of the audio-to-text term in the contrastive loss, Eq. 5 (paper: 0.5)")
     seed: int = _knob(0, "random seed (model initialisation, batch order, dropout)")
+    select_checkpoint: str = _knob(
+        "last", "the weights kept (paper silent): 'last' epoch, or 'best' (lowest caption loss on val_split; "
+        "needs a train_split without it, e.g. 'development')"
+    )
+    val_split: str = _knob("validation", "held-out split of select_checkpoint='best'")
     # --- decoding and evaluation (notebook 04); not hashed
     beam_size: int = _knob(3, "beam size at inference (paper: 3; 1 = greedy)", hashed=False)
     max_caption_len: int = _knob(30, "longest generated caption in words", hashed=False)
@@ -266,6 +296,18 @@ class TrainConfig:
         if self.audio_memory is not None:
             _choice("audio_memory", self.audio_memory, AUDIO_MEMORY_CHOICES)
         _choice("precision", self.precision, PRECISIONS)
+        _choice("epoch_captions", self.epoch_captions, EPOCH_CAPTIONS)
+        _choice("caption_loss", self.caption_loss, CAPTION_LOSS_REDUCTIONS)
+        _choice("lr_after_warmup", self.lr_after_warmup, LR_SCHEDULES)
+        _choice("select_checkpoint", self.select_checkpoint, CHECKPOINT_SELECTIONS)
+        _in_range("temperature_init", self.temperature_init, 0.01, 1.0,
+                  "a temperature whose inverse lies in the logit scale's clamp [1, 100]")
+        if self.select_checkpoint == "best" and self.val_split in SPLITS.get(self.train_split, (self.train_split,)):
+            raise ConfigError(
+                f"select_checkpoint='best' selects on val_split={self.val_split!r}, which train_split="
+                f"{self.train_split!r} trains on; set train_split='development' (Clotho's development set "
+                "without validation) or another val_split"
+            )
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides must be a JSON object (dict); got {self.model_overrides!r}")
         for name in ("alpha", "lam"):

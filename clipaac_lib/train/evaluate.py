@@ -20,6 +20,7 @@ Notebook: ``notebooks/04_metrics.ipynb`` (metrics) and ``notebooks/05_train.ipyn
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from clipaac_lib.train.rundir import RunDir, RunResult, decode_config, evaluatio
 from clipaac_lib.train.setup import LimitedDataset, TrainData, open_test_split, untrained_model
 from clipaac_lib.train.step import use_bf16
 
-__all__ = ["SplitOutputs", "run_split", "score_split", "evaluate_and_save", "evaluate_run"]
+__all__ = ["SplitOutputs", "equal_length_groups", "run_split", "score_split", "evaluate_and_save", "evaluate_run"]
 
 
 @dataclass
@@ -51,10 +52,19 @@ class SplitOutputs:
     file_names: list[str]
     references: list[list[str]]
     audio_emb: Tensor  # (N, L) float32, CPU
-    text_emb: Tensor  # (sum of references, L) float32, CPU
+    text_emb: Tensor | None  # (sum of references, L) float32, CPU; None without a text head (alpha = 0)
     text_clip: Tensor  # (sum of references,) long: the clip of each reference
     captions: list[str] | None
     caption_nll: float | None  # mean per token, no label smoothing
+
+
+def equal_length_groups(lengths: Sequence[int]) -> list[list[int]]:
+    """Positions of a batch grouped by clip length (first-seen order): the clips that can be encoded
+    together without padding."""
+    groups: dict[int, list[int]] = {}
+    for position, length in enumerate(lengths):
+        groups.setdefault(int(length), []).append(position)
+    return list(groups.values())
 
 
 @torch.no_grad()
@@ -64,7 +74,12 @@ def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, *, device: to
               progress: bool = False, desc: str = "evaluating") -> SplitOutputs:
     """Encode every clip of ``dataset`` once; decode captions when ``decode`` is given; embed every
     reference caption; with ``nll`` also the teacher-forced caption loss. The model is put in eval mode
-    (and back to its previous mode afterwards)."""
+    (and back to its previous mode afterwards).
+
+    A clip's embedding and caption do not depend on the other clips loaded with it: the clips of a batch
+    are encoded in groups of equal length (:func:`equal_length_groups`), so no clip is ever padded
+    (training pads to the longest clip of its batch; see ``book/paper_to_code.md``).
+    """
     device = torch.device(device)
     was_training = model.training
     model.eval()
@@ -81,23 +96,33 @@ def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, *, device: to
             refs: list[list[str]] = batch["captions"]
             flat = [c for clip in refs for c in clip]
             owner = [len(references) + i for i, clip in enumerate(refs) for _ in clip]
+            batch_emb: list[Tensor | None] = [None] * len(refs)
+            batch_captions: list[str] = [""] * len(refs)
             with amp:
-                enc = model.encode_audio(batch["audio"].to(device), batch["audio_lengths"].to(device))  # audio_emb (B, L), memory (B, T, D)
-                text_embs.append(model.encode_text(tokenize(flat).to(device)).float().cpu())  # (R, L)
-                if decode is not None:
-                    result = search(model, enc.memory, enc.memory_mask, decode)
-                    captions.extend(vocab.decode(row) for row in result.tokens)
-                if nll:
-                    counts = torch.tensor([len(clip) for clip in refs], device=device)
-                    memory = enc.memory.repeat_interleave(counts, dim=0)  # (R, T, D)
-                    mask = None if enc.memory_mask is None else enc.memory_mask.repeat_interleave(counts, dim=0)
-                    caption_in, caption_out = teacher_forcing_tokens(flat, vocab, max_words)
-                    logits = model.decode(memory, caption_in.to(device), mask)  # (R, M, V)
-                    target = caption_out.to(device)
-                    nll_sum += float(F.cross_entropy(logits.float().transpose(1, 2), target, ignore_index=0,
-                                                     reduction="sum"))
-                    nll_tokens += int((target != 0).sum())
-            audio_embs.append(enc.audio_emb.float().cpu())
+                if model.text is not None:
+                    text_embs.append(model.encode_text(tokenize(flat).to(device)).float().cpu())  # (R, L)
+                for group in equal_length_groups(batch["audio_lengths"].tolist()):
+                    length = int(batch["audio_lengths"][group[0]])
+                    audio = batch["audio"][group, :length].to(device)  # (G, S): no padding
+                    enc = model.encode_audio(audio)  # audio_emb (G, L), memory (G, T, D)
+                    for position, emb in zip(group, enc.audio_emb.float().cpu(), strict=True):
+                        batch_emb[position] = emb
+                    if decode is not None:
+                        result = search(model, enc.memory, enc.memory_mask, decode)
+                        for position, row in zip(group, result.tokens, strict=True):
+                            batch_captions[position] = vocab.decode(row)
+                    if nll:
+                        group_refs = [c for i in group for c in refs[i]]
+                        counts = torch.tensor([len(refs[i]) for i in group], device=device)
+                        memory = enc.memory.repeat_interleave(counts, dim=0)  # (R_g, T, D)
+                        caption_in, caption_out = teacher_forcing_tokens(group_refs, vocab, max_words)
+                        logits = model.decode(memory, caption_in.to(device))  # (R_g, M, V)
+                        target = caption_out.to(device)
+                        nll_sum += float(F.cross_entropy(logits.float().transpose(1, 2), target, ignore_index=0,
+                                                         reduction="sum"))
+                        nll_tokens += int((target != 0).sum())
+            audio_embs.append(torch.stack(batch_emb))  # (B, L)
+            captions.extend(batch_captions)
             text_clip.extend(owner)
             file_names.extend(batch["file_names"])
             references.extend(refs)
@@ -107,7 +132,7 @@ def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, *, device: to
         file_names=file_names,
         references=references,
         audio_emb=torch.cat(audio_embs),
-        text_emb=torch.cat(text_embs),
+        text_emb=torch.cat(text_embs) if text_embs else None,
         text_clip=torch.tensor(text_clip, dtype=torch.long),
         captions=captions if decode is not None else None,
         caption_nll=nll_sum / max(nll_tokens, 1) if nll else None,
@@ -121,7 +146,8 @@ def score_split(outputs: SplitOutputs, *, caption_metrics: bool = True) -> dict[
     per_clip = max((len(r) for r in outputs.references), default=5)
     scores: dict[str, Any] = {
         "num_clips": n_clips,
-        "retrieval": retrieval_recall(outputs.audio_emb, outputs.text_emb, outputs.text_clip),
+        "retrieval": (None if outputs.text_emb is None
+                      else retrieval_recall(outputs.audio_emb, outputs.text_emb, outputs.text_clip)),
         "retrieval_chance": chance_recall(n_clips, per_clip),
         "metrics": None,
         "caption_nll": outputs.caption_nll,

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from clipaac_lib.devices import resolve_device
 from clipaac_lib.fileio import atomic_write_json
 from clipaac_lib.metrics import retrieval_recall
-from clipaac_lib.model import model_state
+from clipaac_lib.model import CLIPAAC, load_model_state, model_state, save_model
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.evaluate import evaluate_and_save, run_split
@@ -41,13 +41,26 @@ from clipaac_lib.train.rundir import RunDir, RunResult, capture_rng, restore_rng
 from clipaac_lib.train.setup import TrainData, build_model, load_data, seed_everything
 from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer, unwrap, use_bf16
 
-__all__ = ["NonFiniteLossError", "train", "warmup_factor"]
+__all__ = ["NonFiniteLossError", "train", "lr_factor", "warmup_factor"]
 
 log = logging.getLogger(__name__)
 
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; the run directory keeps the last good checkpoint."""
+
+
+def lr_factor(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
+    """Learning-rate multiplier at optimiser step ``step`` (0-based) of a (resolved) configuration: the
+    linear warm-up (:func:`warmup_factor`), then 1 (``lr_after_warmup="constant"``) or a cosine from 1 at
+    the end of the warm-up down towards 0 at the end of training (``"cosine"``). Notebook:
+    ``notebooks/05_train.ipynb``."""
+    warmup_steps = config.warmup_epochs * steps_per_epoch
+    if config.lr_after_warmup == "constant" or step < warmup_steps:
+        return warmup_factor(step, steps_per_epoch, config.warmup_epochs)
+    total_steps = config.num_epochs * steps_per_epoch
+    progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1.0)  # [0, 1)
+    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def warmup_factor(step: int, steps_per_epoch: int, warmup_epochs: float) -> float:
@@ -93,7 +106,7 @@ def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, 
     bar = tqdm(data.loader, desc=f"epoch {epoch}/{config.num_epochs}", total=steps_per_epoch,
                disable=not (config.progress and info.is_main), leave=False, unit="step")
     for step_in_epoch, batch in enumerate(bar):
-        factor = warmup_factor(global_step, steps_per_epoch, config.warmup_epochs)
+        factor = lr_factor(global_step, steps_per_epoch, config)
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
         loss, l_cl, l_ce = compute_loss(model, batch, config, device, autocast)
@@ -262,6 +275,10 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
                                             run_dir, last_good_epoch=epoch - 1, deferred_fbsp=deferred_fbsp)
             if info.is_main and config.validate_every and epoch % config.validate_every == 0:
                 row.update(_validate(unwrap(model), data, config, device))
+            if info.is_main and data.val is not None:
+                row["val_caption_nll"] = _val_nll(unwrap(model), data, config, device)
+                if row["val_caption_nll"] <= min(r["val_caption_nll"] for r in [*history, row]):
+                    save_model(unwrap(model), run_dir.best_dir)  # the best epoch so far
             history.append(row)
             if info.is_main:
                 run_dir.save_checkpoint(_checkpoint_state(model, optimizer, epoch, global_step, history))
@@ -279,6 +296,9 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
         epochs_bar.close()
     seconds = _train_seconds(history)
     if info.is_main:
+        if config.select_checkpoint == "best":
+            unwrap(model).load_state_dict(load_model_state(run_dir.best_dir, device))
+            log.info("keeping the weights of epoch %d (lowest validation caption loss)", _best_epoch(history))
         run_dir.save_model(unwrap(model))
         run_dir.mark_finished({"run_hash": run_hash, "epochs": last_epoch, "global_step": global_step,
                                "train_seconds": seconds, "world_size": info.world_size})
@@ -298,8 +318,21 @@ def _validate(model: Any, data: TrainData, config: TrainConfig, device: torch.de
     """Per-epoch monitoring on the test split: caption NLL per token and retrieval recall."""
     out = run_split(model, data.test, data.vocab, device=device, batch_size=config.eval_batch_size,
                     nll=True, max_words=config.max_words, autocast=use_bf16(device, config.precision))
+    if out.text_emb is None:  # no text head (alpha = 0): nothing to retrieve
+        return {"test_caption_nll": out.caption_nll}
     recall = retrieval_recall(out.audio_emb, out.text_emb, out.text_clip)
     return {"test_caption_nll": out.caption_nll, **{f"test_{k}": v for k, v in recall.items()}}
+
+
+def _val_nll(model: CLIPAAC, data: TrainData, config: TrainConfig, device: torch.device) -> float:
+    """Teacher-forced caption loss per token on the held-out split (no label smoothing)."""
+    out = run_split(model, data.val, data.vocab, device=device, batch_size=config.eval_batch_size, nll=True,
+                    max_words=config.max_words, autocast=use_bf16(device, config.precision))
+    return float(out.caption_nll)
+
+
+def _best_epoch(history: list[dict[str, Any]]) -> int:
+    return min(history, key=lambda row: row["val_caption_nll"])["epoch"]
 
 
 def _log_epoch(row: dict[str, Any]) -> None:

@@ -192,6 +192,11 @@ class RunDir:
     def finished_file(self) -> Path:
         return self.path / "finished.json"
 
+    @property
+    def best_dir(self) -> Path:
+        """``best/``: the model of the epoch with the lowest validation loss (``select_checkpoint="best"``)."""
+        return self.path / "best"
+
     def eval_dir(self, tag: str) -> Path:
         return self.path / f"eval-{tag}"
 

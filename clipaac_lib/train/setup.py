@@ -136,6 +136,7 @@ class TrainData:
     vocab: Vocabulary
     loader: DataLoader
     batch_sampler: NoSameClipBatchSampler | D.ShardedBatchSampler
+    val: LimitedDataset | None = None  # the held-out split of select_checkpoint="best"
 
 
 def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | None = None,
@@ -167,8 +168,9 @@ def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | No
             run_dir.path.mkdir(parents=True, exist_ok=True)
             vocab.save(run_dir.vocab_file)
     pairs = CaptionPairs(train_ds)
-    sampler: NoSameClipBatchSampler | D.ShardedBatchSampler = NoSameClipBatchSampler(pairs, config.batch_size, shuffle=True, seed=config.seed,
-                                          drop_last=False)
+    sampler: NoSameClipBatchSampler | D.ShardedBatchSampler = NoSameClipBatchSampler(
+        pairs, config.batch_size, shuffle=True, seed=config.seed, drop_last=False,
+        captions_per_clip=1 if config.epoch_captions == "one" else None)
     if info.is_distributed:
         sampler = D.ShardedBatchSampler(sampler, info.rank, info.world_size)
     workers = config.num_workers if config.num_workers is not None else default_num_workers(config.device)
@@ -179,7 +181,9 @@ def load_data(config: TrainConfig, run_dir: RunDir | None, info: D.DistInfo | No
         pin_memory=torch.cuda.is_available() and config.device != "cpu",
         persistent_workers=workers > 0, generator=torch.Generator().manual_seed(config.seed),
     )
-    return TrainData(train_ds, test_ds, vocab, loader, sampler)
+    val_ds = (open_split(config, config.val_split, rate, None, show and info.is_main)
+              if config.select_checkpoint == "best" else None)
+    return TrainData(train_ds, test_ds, vocab, loader, sampler, val_ds)
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +211,7 @@ def build_model_config(config: TrainConfig, vocab_size: int) -> ModelConfig:
     if config.audio_memory is not None:
         data["audio_memory"] = config.audio_memory
     data.setdefault("decoder", {})["dropout"] = config.dropout
+    data["logit_scale_init"] = 1.0 / config.temperature_init
     try:
         return ModelConfig.from_dict(data)
     except (TypeError, ValueError) as err:
@@ -216,13 +221,17 @@ def build_model_config(config: TrainConfig, vocab_size: int) -> ModelConfig:
 def build_model(config: TrainConfig, vocab_size: int, device: torch.device,
                 init: bool = True) -> tuple[CLIPAAC, ModelConfig]:
     """A fresh model on ``device`` (seed it first for reproducible weights), initialised with
-    ``config.init`` and frozen with ``config.freeze_encoder``; returns ``(model, model_config)``."""
+    ``config.init`` and frozen with ``config.freeze_encoder``; returns ``(model, model_config)``.
+    With ``alpha == 0`` the model has no text head: nothing would train it, and the paper's systems
+    without contrastive learning "only utilize the audio-head in encoders" (section 4.1)."""
     model_config = build_model_config(config, vocab_size)
     model = CLIPAAC(model_config)
     if init:
         apply_init(model, config.init)
     if config.freeze_encoder:
         freeze_encoder(model)
+    if config.alpha == 0:  # no contrastive loss: audio head and decoder only (paper Table 1, systems 1-2)
+        model.drop_text_head()
     return model.to(device), model_config
 
 

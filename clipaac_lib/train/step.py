@@ -106,25 +106,34 @@ def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainCon
 
     checked = check_batch(batch, unwrap(model).config, pad_id)
     audio = audio_to_device(batch["audio"], device)  # (B, S) float
-    text_tokens = batch["text_tokens"].to(device, non_blocking=True)  # (B, 77)
+    contrastive = unwrap(model).text is not None  # no text head (alpha = 0): caption loss only
+    text_tokens = batch["text_tokens"].to(device, non_blocking=True) if contrastive else None  # (B, 77)
     caption_in = batch["caption_in"].to(device, non_blocking=True)  # (B, M)
     caption_out = batch["caption_out"].to(device, non_blocking=True)  # (B, M)
     lengths = batch["audio_lengths"].to(device, non_blocking=True)  # (B,)
     amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
     with amp:
         out = model(audio, text_tokens, caption_in, lengths, check_values=not checked)  # logits (B, M, V)
-    audio_emb, text_emb = _at_least_fp32(out.audio_emb), _at_least_fp32(out.text_emb)  # (B, L) each
-    if D.is_distributed():  # one gather for both (its shard sizes are read on the host once, not twice)
-        both = D.gather_with_grad(torch.cat([audio_emb, text_emb], dim=1))  # (global B, 2L)
-        audio_emb, text_emb = both.split([audio_emb.shape[1], text_emb.shape[1]], dim=1)  # (global B, L) each
-    l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=config.lam)
+    if contrastive:
+        audio_emb, text_emb = _at_least_fp32(out.audio_emb), _at_least_fp32(out.text_emb)  # (B, L) each
+        if D.is_distributed():  # one gather for both (its shard sizes are read on the host once, not twice)
+            both = D.gather_with_grad(torch.cat([audio_emb, text_emb], dim=1))  # (global B, 2L)
+            audio_emb, text_emb = both.split([audio_emb.shape[1], text_emb.shape[1]], dim=1)  # (global B, L)
+        l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=config.lam)
+    else:
+        l_cl = torch.zeros((), device=device)
     l_ce = caption_loss(_at_least_fp32(out.logits), caption_out, pad_id=pad_id,
-                        label_smoothing=config.label_smoothing, check_values=not checked)
+                        label_smoothing=config.label_smoothing, reduction=config.caption_loss,
+                        check_values=not checked)
     if not D.is_distributed():
         return total_loss(l_cl, l_ce, alpha=config.alpha), l_cl.detach(), l_ce.detach()
-    # token-mean over the global batch: scale this process's share so that DDP's average is that mean
-    local_tokens = (batch["caption_out"] != pad_id).sum()  # () counted where the batch is (CPU: no sync)
-    local = local_tokens.to(device=device, dtype=torch.float64, non_blocking=True)
+    # the mean over the global batch (of tokens, or of captions for "caption_sum"): scale this process's
+    # share so that DDP's average is that mean
+    if config.caption_loss == "caption_sum":
+        local_count = torch.tensor(batch["caption_out"].shape[0])
+    else:
+        local_count = (batch["caption_out"] != pad_id).sum()  # () counted where the batch is (CPU: no sync)
+    local = local_count.to(device=device, dtype=torch.float64, non_blocking=True)
     share = (local / D.global_sum_tensor(local).clamp_min(1.0)).to(l_ce.dtype)  # () tensor: no sync
     loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=config.alpha)
     l_ce_global = D.global_sum_tensor(l_ce.detach() * share)  # the global caption loss, for the logs
