@@ -16,6 +16,7 @@ from clipaac_lib.data import ClothoDataset, dataset_summary, make_synthetic_clot
 from clipaac_lib.data import synthetic as synthetic_mod
 from clipaac_lib.data.synth_scenes import Event, Scene, render_scene
 from clipaac_lib.data.synth_sounds import EVENTS, render_event
+from tests.conftest import TINY_CLIP_SECONDS, TINY_SIZES
 
 SMALL = {"development": 6, "validation": 2, "evaluation": 3}
 SR = 16000
@@ -54,6 +55,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
 
 def test_clotho_format_and_read_back_with_the_loader(tmp_path: Path) -> None:
     folder = make_synthetic_clotho(tmp_path, sizes=SMALL, progress=False)
+    lengths: set[int] = set()
     for split, size in SMALL.items():
         raw = (folder / f"clotho_captions_{split}.csv").read_bytes()
         line_end = b"\n" if split == "evaluation" else b"\r\n"
@@ -67,20 +69,24 @@ def test_clotho_format_and_read_back_with_the_loader(tmp_path: Path) -> None:
         assert len(ds) == size and ds.file_names == [r[0] for r in rows]
         for i, row in enumerate(rows):
             info = sf.info(str(folder / split / row[0]))
-            assert (info.samplerate, info.channels, info.subtype, info.frames) == (SR, 1, "PCM_16", 4 * SR)
+            assert (info.samplerate, info.channels, info.subtype) == (SR, 1, "PCM_16")
+            seconds = info.frames / SR  # the default lengths: 3 to 6 s in steps of 0.5 s
+            assert 3.0 <= seconds <= 6.0 and seconds * 2 == int(seconds * 2)
+            lengths.add(info.frames)
             item = ds[i]
-            assert item["captions"] == row[1:] and item["audio"].shape == (4 * SR,)
+            assert item["captions"] == row[1:] and item["audio"].shape == (info.frames,)
             assert 0 < float(item["audio"].abs().max()) <= 0.99 + 1e-4
+    assert len(lengths) > 1  # clips differ in length, as Clotho's do
 
 
-def test_an_empty_split_is_written_header_only(tmp_path: Path) -> None:
-    folder = make_synthetic_clotho(tmp_path, sizes={"development": 3, "validation": 0, "evaluation": 1},
-                                   clip_seconds=1.5, max_events=1, progress=False)
-    assert (folder / "clotho_captions_validation.csv").read_bytes() == (
+def test_an_empty_split_is_written_header_only(tiny_clotho: Path) -> None:
+    assert TINY_SIZES["validation"] == 0
+    assert (tiny_clotho / "clotho_v2.1" / "clotho_captions_validation.csv").read_bytes() == (
         b"file_name,caption_1,caption_2,caption_3,caption_4,caption_5\r\n")
-    train = ClothoDataset(tmp_path, "train", sample_rate=SR, progress=False)
-    assert len(train) == 3 and train[0]["audio"].shape == (int(1.5 * SR),)
-    assert len(ClothoDataset(tmp_path, "validation", sample_rate=SR, progress=False)) == 0
+    train = ClothoDataset(tiny_clotho, "train", sample_rate=SR, progress=False)
+    assert len(train) == TINY_SIZES["development"]
+    assert train[0]["audio"].shape == (int(TINY_CLIP_SECONDS * SR),)
+    assert len(ClothoDataset(tiny_clotho, "validation", sample_rate=SR, progress=False)) == 0
 
 
 def _kinds_named(caption: str) -> set[str]:

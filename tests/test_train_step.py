@@ -202,9 +202,9 @@ def test_bf16_autocast_step_is_finite_and_close_to_float32() -> None:
     # library, not the dtype rules tested here (CUDA uses cuDNN), so the native CPU kernels run them.
     with torch.backends.mkldnn.flags(enabled=False):
         loss16, l_cl, l_ce = compute_loss(model, batch, CONFIG, CPU, autocast=True)
+        loss16.backward()
     assert loss16.dtype == l_cl.dtype == l_ce.dtype == torch.float32
     assert float(loss16.detach()) == pytest.approx(float(loss32.detach()), rel=3e-2)
-    loss16.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(bool(torch.isfinite(g).all()) for g in grads)
     assert all(p.grad.dtype == torch.float32 for p in model.parameters() if p.grad is not None)  # fp32 master weights
