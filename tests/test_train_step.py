@@ -230,21 +230,23 @@ def test_fused_adam_is_the_default_only_on_cuda() -> None:
 
 
 @pytest.mark.parametrize("device,precision,capability,expected", [
-    ("cpu", "auto", None, False),  # CPUs train in float32
-    ("cuda", "auto", (7, 5), False),  # Colab's T4: no native bf16
-    ("cuda", "auto", (8, 0), True),  # A100
-    ("cuda", "auto", (9, 0), True),  # H100
-    ("cuda", "fp32", (9, 0), False),
-    ("cpu", "bf16", None, True),
+    ("cpu", "auto", None, None),  # CPUs train in float32
+    ("cuda", "auto", (7, 5), torch.float16),  # Colab's T4: no native bf16, fp16 tensor cores
+    ("cuda", "auto", (7, 0), torch.float16),  # V100
+    ("cuda", "auto", (8, 0), torch.bfloat16),  # A100
+    ("cuda", "auto", (9, 0), torch.bfloat16),  # H100
+    ("cuda", "fp32", (9, 0), None),
+    ("cuda", "fp16", (9, 0), torch.float16),
+    ("cpu", "bf16", None, torch.bfloat16),
 ])
-def test_bf16_only_where_the_hardware_has_it(device: str, precision: str, capability, expected: bool) -> None:
-    from clipaac_lib.train.step import use_bf16
+def test_half_precision_where_the_hardware_has_it(device: str, precision: str, capability, expected) -> None:
+    from clipaac_lib.train.step import autocast_dtype
 
-    assert use_bf16(torch.device(device), precision, capability) is expected
+    assert autocast_dtype(torch.device(device), precision, capability) is expected
 
 
 def test_an_unknown_precision_is_refused_by_name() -> None:
     from clipaac_lib.train.config import ConfigError
 
     with pytest.raises(ConfigError, match="precision"):
-        TrainConfig(precision="fp16").validate()
+        TrainConfig(precision="fp8").validate()

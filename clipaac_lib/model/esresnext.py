@@ -21,10 +21,12 @@ Notebook: ``notebooks/02_architecture.ipynb``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from .config import AudioConfig
 from .frontend import LinearFBSP, audioclip_input, blackman_harris, fbsp_power, log_power_bands, num_frames
@@ -84,6 +86,30 @@ class Bottleneck(nn.Module):
         return F.relu(y + identity)
 
 
+class _RunOnceStats:
+    """``fn(index, x)`` for ``torch.utils.checkpoint``: the first call (the forward pass) updates the
+    BatchNorm running statistics as usual; the recomputation in the backward pass restores them
+    afterwards, so a checkpointed step leaves the same statistics as a plain one."""
+
+    def __init__(self, fn: Callable[[int, Tensor], Tensor], index: int) -> None:
+        self.fn, self.index, self.calls = fn, index, 0
+
+    def __call__(self, x: Tensor) -> Tensor:
+        self.calls += 1
+        if self.calls == 1:
+            return self.fn(self.index, x)
+        owner: nn.Module = self.fn.__self__  # type: ignore[attr-defined]
+        parts = [getattr(owner, f"{kind}{self.index}", None) for kind in ("layer", "att")]
+        buffers = [buf for part in parts if part is not None for buf in part.buffers()]  # BatchNorm statistics
+        saved = [buf.clone() for buf in buffers]
+        try:
+            return self.fn(self.index, x)
+        finally:
+            with torch.no_grad():
+                for buf, value in zip(buffers, saved, strict=True):
+                    buf.copy_(value)
+
+
 class ESResNeXtFBSP(nn.Module):
     """The audio head: [-1, 1] waveforms (B, S) -> audio embeddings (B, embed_dim).
 
@@ -121,7 +147,16 @@ class ESResNeXtFBSP(nn.Module):
         if c.attention:
             self.att5 = Attention2d(inplanes, inplanes, *_POOL_ATTENTION)
         self.fc = nn.Linear(inplanes, embed_dim)
+        #: recompute each ResNeXt stage's activations in the backward pass instead of keeping them
+        #: (:meth:`set_activation_checkpointing`); not part of the weights
+        self.checkpoint_stages = False
         self._init_weights()
+
+    def set_activation_checkpointing(self, enabled: bool = True) -> None:
+        """Trade compute for memory: in training, each ResNeXt stage keeps only its input and recomputes
+        its activations during the backward pass (gradients unchanged; BatchNorm statistics are updated
+        once, not again by the recomputation). Notebook: ``notebooks/05_train.ipynb``."""
+        self.checkpoint_stages = enabled
 
     def _init_weights(self) -> None:
         # AudioCLIP / torchvision: He-normal (fan_out) convolutions, BatchNorm at identity
@@ -154,14 +189,18 @@ class ESResNeXtFBSP(nn.Module):
         """Spectrogram bands (B, bands, F, T) -> last feature map (B, C, F/32, T/32)."""
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, stride=2, padding=1)  # (B, stem, F/4, T/4)
         for index in range(1, len(self.config.layers) + 1):
-            stage = getattr(self, f"layer{index}")
-            if self.config.attention:
-                gate_input = x
-                x = stage(x)  # (B, C_i, F_i, T_i)
-                x = x * getattr(self, f"att{index}")(gate_input, x.shape[-2:])
+            if self.checkpoint_stages and self.training and torch.is_grad_enabled():
+                x = checkpoint(_RunOnceStats(self._stage, index), x, use_reentrant=False)  # (B, C_i, F_i, T_i)
             else:
-                x = stage(x)
+                x = self._stage(index, x)  # (B, C_i, F_i, T_i)
         return x
+
+    def _stage(self, index: int, x: Tensor) -> Tensor:
+        """ResNeXt stage ``index`` (1-4), gated by its attention map when the config has attention."""
+        y = getattr(self, f"layer{index}")(x)  # (B, C_i, F_i, T_i)
+        if self.config.attention:
+            y = y * getattr(self, f"att{index}")(x, y.shape[-2:])
+        return y
 
     def pool(self, features: Tensor) -> Tensor:
         """Feature map (B, C, F', T') -> pooled vector (B, C) (average pool, gated by ``att5``)."""

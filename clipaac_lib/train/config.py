@@ -41,6 +41,7 @@ __all__ = [
     "ConfigError",
     "TrainConfig",
     "PRECISIONS",
+    "FIT_MEMORY",
     "EPOCH_CAPTIONS",
     "LR_SCHEDULES",
     "CHECKPOINT_SELECTIONS",
@@ -52,7 +53,9 @@ __all__ = [
 ]
 
 #: ``precision`` choices: see :func:`clipaac_lib.train.step.use_bf16`.
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+#: ``fit_memory``: what the memory pre-flight does when a run would not fit.
+FIT_MEMORY = ("check", "auto", "off")
 #: ``epoch_captions``: every (clip, caption) pair per epoch, or one random caption per clip.
 EPOCH_CAPTIONS = ("all", "one")
 #: ``lr_after_warmup``: :func:`clipaac_lib.train.loop.lr_factor`.
@@ -178,8 +181,14 @@ class TrainConfig:
     wait_for_lock: bool = _knob(True, "when another process is training this run: wait for it, then reuse its "
                                 "result (false: stop at once, naming that process)", hashed=False)
     precision: str = _knob("auto", "'auto' (bf16 autocast on GPUs with native bf16, compute capability 8.0+ "
-                           "such as A100, L4, H100; float32 elsewhere, e.g. Colab's T4 and CPUs), 'bf16' or 'fp32'",
-                           hashed=False)
+                           "such as A100, L4, H100; fp16 autocast with a gradient scaler on older GPUs such as "
+                           "Colab's T4 and the V100; float32 on CPUs), or 'bf16', 'fp16', 'fp32'", hashed=False)
+    checkpoint_audio: bool = _knob(False, "activation checkpointing of the audio head: its ResNeXt stages "
+                                   "recompute their activations in the backward pass (less memory, same "
+                                   "gradients, about a third more compute in the audio head)", hashed=False)
+    fit_memory: str = _knob("check", "before training on CUDA, compare the estimated peak memory with the free "
+                            "memory: 'check' (stop with settings that would fit), 'auto' (apply them), "
+                            "'off'", hashed=False)
     num_workers: int | None = _knob(None, "data-loading worker processes; default: 0 on a CPU, on CUDA one per "
                                     "free core up to 8", hashed=False)
     compile: bool = _knob(False, "torch.compile the ResNeXt stages (for CUDA; pair with fixed_length, since "
@@ -296,6 +305,7 @@ class TrainConfig:
         if self.audio_memory is not None:
             _choice("audio_memory", self.audio_memory, AUDIO_MEMORY_CHOICES)
         _choice("precision", self.precision, PRECISIONS)
+        _choice("fit_memory", self.fit_memory, FIT_MEMORY)
         _choice("epoch_captions", self.epoch_captions, EPOCH_CAPTIONS)
         _choice("caption_loss", self.caption_loss, CAPTION_LOSS_REDUCTIONS)
         _choice("lr_after_warmup", self.lr_after_warmup, LR_SCHEDULES)

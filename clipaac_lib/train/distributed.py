@@ -178,7 +178,9 @@ def defer_fbsp_grad_normalize(model: nn.Module) -> list[nn.Module]:
 
     AudioCLIP divides the fbsp gradients by their max-abs in the backward pass; done per process it would
     not commute with DDP's averaging. Call ``normalize_grads()`` on the returned layers after
-    ``backward()`` (DDP has averaged by then): the result equals one process with the global batch.
+    ``backward()`` (DDP has averaged by then): the result equals one process with the global batch. The
+    fp16 step defers it too, to after the gradient scaler's unscaling (a max-abs rescaling of scaled
+    gradients would be divided by the scale again).
     """
     from clipaac_lib.model.frontend import LinearFBSP
 

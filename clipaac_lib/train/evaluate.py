@@ -19,7 +19,6 @@ Notebook: ``notebooks/04_metrics.ipynb`` (metrics) and ``notebooks/05_train.ipyn
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ from clipaac_lib.model import CLIPAAC, tokenize
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir, RunResult, decode_config, evaluation_tag, load_run_model
 from clipaac_lib.train.setup import LimitedDataset, TrainData, open_test_split, untrained_model
-from clipaac_lib.train.step import use_bf16
+from clipaac_lib.train.step import autocast_context, autocast_dtype
 
 __all__ = ["SplitOutputs", "equal_length_groups", "run_split", "score_split", "evaluate_and_save", "evaluate_run"]
 
@@ -70,7 +69,7 @@ def equal_length_groups(lengths: Sequence[int]) -> list[list[int]]:
 @torch.no_grad()
 def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, *, device: torch.device | str = "cpu",
               batch_size: int = 32, decode: DecodeConfig | None = None, nll: bool = False,
-              max_words: int = 30, num_workers: int = 0, autocast: bool = False,
+              max_words: int = 30, num_workers: int = 0, autocast: torch.dtype | bool | None = None,
               progress: bool = False, desc: str = "evaluating") -> SplitOutputs:
     """Encode every clip of ``dataset`` once; decode captions when ``decode`` is given; embed every
     reference caption; with ``nll`` also the teacher-forced caption loss. The model is put in eval mode
@@ -85,7 +84,7 @@ def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, *, device: to
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         collate_fn=collate_clips, generator=torch.Generator())
-    amp = (torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext())
+    amp = autocast_context(device, autocast)
     file_names: list[str] = []
     references: list[list[str]] = []
     audio_embs, text_embs, text_clip = [], [], []
@@ -161,7 +160,7 @@ def _evaluate(model: CLIPAAC, test: LimitedDataset, vocab: Vocabulary, config: T
               device: torch.device, label: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     dcfg = decode_config(config)
     out = run_split(model, test, vocab, device=device, batch_size=config.eval_batch_size, decode=dcfg,
-                    nll=True, max_words=config.max_words, autocast=use_bf16(device, config.precision),
+                    nll=True, max_words=config.max_words, autocast=autocast_dtype(device, config.precision),
                     progress=config.progress, desc=f"captioning the {config.test_split} split ({label})")
     scores = score_split(out, caption_metrics=config.caption_metrics)
     scores.update({"model": label, "split": config.test_split, "decode": dcfg.__dict__,

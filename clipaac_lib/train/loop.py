@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from clipaac_lib.devices import resolve_device
 from clipaac_lib.fileio import atomic_write_json
-from clipaac_lib.metrics import retrieval_recall
+from clipaac_lib.metrics import JavaNotFoundError, find_java, retrieval_recall
 from clipaac_lib.model import CLIPAAC, load_model_state, model_state, save_model
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
@@ -39,7 +39,16 @@ from clipaac_lib.train.evaluate import evaluate_and_save, run_split
 from clipaac_lib.train.lock import run_lock
 from clipaac_lib.train.rundir import RunDir, RunResult, capture_rng, restore_rng, run_dir_of
 from clipaac_lib.train.setup import TrainData, build_model, load_data, seed_everything
-from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer, unwrap, use_bf16
+from clipaac_lib.train.step import (
+    autocast_dtype,
+    compute_loss,
+    fast_path,
+    make_optimizer,
+    make_scaler,
+    optimizer_step,
+    skipped_steps,
+    unwrap,
+)
 
 __all__ = ["NonFiniteLossError", "train", "lr_factor", "warmup_factor"]
 
@@ -91,14 +100,16 @@ class _Meter:
         return [v / max(self.steps, 1) for v in self.sums.tolist()]
 
 
-def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, config: TrainConfig,
-                 device: torch.device, epoch: int, global_step: int, info: D.DistInfo,
+def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, data: TrainData,
+                 config: TrainConfig, device: torch.device, epoch: int, global_step: int, info: D.DistInfo,
                  run_dir: RunDir, last_good_epoch: int, deferred_fbsp: list[Any]) -> tuple[dict[str, Any], int]:
-    """One epoch; ``deferred_fbsp``: fbsp layers whose gradient rescaling waits for DDP's averaging."""
+    """One epoch; ``deferred_fbsp``: fbsp layers whose gradient rescaling waits for DDP's averaging and
+    the fp16 scaler's unscaling."""
     model.train()
     data.batch_sampler.set_epoch(epoch)
-    autocast = use_bf16(device, config.precision)
+    autocast = autocast_dtype(device, config.precision)
     steps_per_epoch = len(data.loader)
+    scale, skipped = scaler.get_scale() if scaler.is_enabled() else 1.0, 0
     meter = _Meter(device)
     check_every = 1 if device.type == "cpu" else 20
     clips = 0
@@ -110,13 +121,7 @@ def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, 
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
         loss, l_cl, l_ce = compute_loss(model, batch, config, device, autocast)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        for layer in deferred_fbsp:
-            layer.normalize_grads()
-        if config.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-        optimizer.step()
+        optimizer_step(model, optimizer, scaler, loss, config.max_grad_norm, deferred_fbsp)
         meter.add(loss, l_cl, l_ce, config.alpha)
         global_step += 1
         clips += int(batch["audio"].shape[0]) * info.world_size
@@ -124,17 +129,34 @@ def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, data: TrainData, 
         if (step_in_epoch + 1) % check_every == 0 or last:
             if _any_rank(meter.bad):
                 _raise_non_finite(epoch, step_in_epoch, loss, l_cl, l_ce, run_dir, last_good_epoch)
+            if scaler.is_enabled():  # fp16: steps with inf/NaN gradients were skipped, not errors
+                scale, skipped = scaler.get_scale(), skipped + skipped_steps(scale, scaler.get_scale())
             if bar.disable is False:
-                mean_loss = meter.means()[0]
-                rate = clips / max(time.perf_counter() - start, 1e-9)
-                bar.set_postfix(loss=f"{mean_loss:.3f}", clips_s=f"{rate:.1f}")
+                elapsed = max(time.perf_counter() - start, 1e-9)
+                steps_left = steps_per_epoch - step_in_epoch - 1 + (config.num_epochs - epoch) * steps_per_epoch
+                bar.set_postfix(loss=f"{meter.means()[0]:.3f}", clips_s=f"{clips / elapsed:.1f}",
+                                run_left=_duration(steps_left * elapsed / (step_in_epoch + 1)))
     bar.close()
     seconds = time.perf_counter() - start
     mean_loss, mean_cl, mean_ce = meter.means()
     row = {"epoch": epoch, "train_loss": mean_loss, "train_contrastive": mean_cl, "train_caption": mean_ce,
            "lr_encoder": _group_lr(optimizer, "encoder"), "lr_new": _group_lr(optimizer, "new"),
            "steps": meter.steps, "clips_per_s": clips / max(seconds, 1e-9), "epoch_seconds": seconds}
+    if scaler.is_enabled():
+        row.update(skipped_steps=skipped, loss_scale=scaler.get_scale())
+        if skipped > max(2, 0.05 * steps_per_epoch):
+            log.warning("epoch %d: the fp16 gradient scaler skipped %d of %d steps (inf/NaN gradients); if this "
+                        "goes on, use precision='fp32' (or 'bf16' on GPUs that have it)", epoch, skipped,
+                        steps_per_epoch)
     return row, global_step
+
+
+def _duration(seconds: float) -> str:
+    """``1h02m``, ``3m05s`` or ``12s``: the whole run's remaining training time in a progress bar."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def _any_rank(flag: torch.Tensor) -> bool:
@@ -166,10 +188,11 @@ def _raise_non_finite(epoch: int, step: int, loss: torch.Tensor, l_cl: torch.Ten
 
 
 # --------------------------------------------------------------------------------------------- the run
-def _checkpoint_state(model: Any, optimizer: torch.optim.Optimizer, epoch: int, global_step: int,
-                      history: list[dict[str, Any]]) -> dict[str, Any]:
+def _checkpoint_state(model: Any, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, epoch: int,
+                      global_step: int, history: list[dict[str, Any]]) -> dict[str, Any]:
     return {"epoch": epoch, "global_step": global_step, "model": model_state(unwrap(model)),
-            "optimizer": optimizer.state_dict(), "rng": capture_rng(), "history": history}
+            "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "rng": capture_rng(),
+            "history": history}
 
 
 def _match_layout(optimizer: torch.optim.Optimizer) -> None:
@@ -206,6 +229,8 @@ def train(config: TrainConfig | None = None, *, stop_after_epoch: int | None = N
     config = (config or TrainConfig()).validate().resolved()
     run_dir = run_dir_of(config)
     device = resolve_device(config.device)
+    if config.caption_metrics:
+        _require_java()
     if config.reuse and run_dir.is_finished():
         log.info("reusing the finished run %s", run_dir.path)
         return evaluate_and_save(run_dir, config, device, reused=True)
@@ -220,6 +245,17 @@ def train(config: TrainConfig | None = None, *, stop_after_epoch: int | None = N
                 log.info("another process finished %s while this one waited: reusing it", run_dir.path)
                 return evaluate_and_save(run_dir, config, device, reused=True)
             return _train_run(config, run_dir, device, info, stop_after_epoch)
+
+
+def _require_java() -> None:
+    """Caption metrics need Java: find out before the first step, not after hours of training."""
+    try:
+        find_java()
+    except JavaNotFoundError as err:
+        raise JavaNotFoundError(
+            f"{err} Without Java, set caption_metrics=False (`--no-caption-metrics`) to train and save captions "
+            "without scores; on Colab the notebooks' first cell installs it."
+        ) from None
 
 
 def _log_waiting(run_dir: RunDir) -> Callable[[int | None], None]:
@@ -243,6 +279,7 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
     data = load_data(config, run_dir, info)
     seed_everything(config.seed)  # the model's initial weights depend on the seed only
     model, model_config = build_model(config, len(data.vocab), device)
+    model.audio.set_activation_checkpointing(config.checkpoint_audio)
     if info.is_main:
         atomic_write_json(run_dir.model_config_file, model_config.to_dict())
     state = None
@@ -253,16 +290,20 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
         model = D.convert_batchnorm(model, device.type)
     model = fast_path(model, device, compile=config.compile, autotune=config.fixed_length)
     optimizer = make_optimizer(model, config)
+    scaler = make_scaler(device, autocast_dtype(device, config.precision))
     start_epoch, global_step, history = 1, 0, []
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         _match_layout(optimizer)
         restore_rng(state["rng"])
         start_epoch, global_step, history = state["epoch"] + 1, state["global_step"], state["history"]
         log.info("resuming %s after epoch %d", run_dir.path, state["epoch"])
     deferred_fbsp: list[Any] = []
-    if info.is_distributed:
+    if info.is_distributed or scaler.is_enabled():  # rescale after the average and the unscaling
         deferred_fbsp = D.defer_fbsp_grad_normalize(model)
+    if info.is_distributed:
         ddp_kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
         model = torch.nn.parallel.DistributedDataParallel(model, **ddp_kwargs)
 
@@ -271,8 +312,8 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
                       unit="epoch", disable=not (config.progress and info.is_main))
     try:
         for epoch in range(start_epoch, config.num_epochs + 1):
-            row, global_step = _train_epoch(model, optimizer, data, config, device, epoch, global_step, info,
-                                            run_dir, last_good_epoch=epoch - 1, deferred_fbsp=deferred_fbsp)
+            row, global_step = _train_epoch(model, optimizer, scaler, data, config, device, epoch, global_step,
+                                            info, run_dir, last_good_epoch=epoch - 1, deferred_fbsp=deferred_fbsp)
             if info.is_main and config.validate_every and epoch % config.validate_every == 0:
                 row.update(_validate(unwrap(model), data, config, device))
             if info.is_main and data.val is not None:
@@ -281,7 +322,7 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
                     save_model(unwrap(model), run_dir.best_dir)  # the best epoch so far
             history.append(row)
             if info.is_main:
-                run_dir.save_checkpoint(_checkpoint_state(model, optimizer, epoch, global_step, history))
+                run_dir.save_checkpoint(_checkpoint_state(model, optimizer, scaler, epoch, global_step, history))
                 run_dir.write_history(history)
                 _log_epoch(row)
                 shown = {"loss": row["train_loss"], "clips/s": row["clips_per_s"], "R@1": row.get("test_a2t_r1")}
@@ -317,7 +358,7 @@ def _train_seconds(history: list[dict[str, Any]]) -> float:
 def _validate(model: Any, data: TrainData, config: TrainConfig, device: torch.device) -> dict[str, Any]:
     """Per-epoch monitoring on the test split: caption NLL per token and retrieval recall."""
     out = run_split(model, data.test, data.vocab, device=device, batch_size=config.eval_batch_size,
-                    nll=True, max_words=config.max_words, autocast=use_bf16(device, config.precision))
+                    nll=True, max_words=config.max_words, autocast=autocast_dtype(device, config.precision))
     if out.text_emb is None:  # no text head (alpha = 0): nothing to retrieve
         return {"test_caption_nll": out.caption_nll}
     recall = retrieval_recall(out.audio_emb, out.text_emb, out.text_clip)
@@ -327,7 +368,7 @@ def _validate(model: Any, data: TrainData, config: TrainConfig, device: torch.de
 def _val_nll(model: CLIPAAC, data: TrainData, config: TrainConfig, device: torch.device) -> float:
     """Teacher-forced caption loss per token on the held-out split (no label smoothing)."""
     out = run_split(model, data.val, data.vocab, device=device, batch_size=config.eval_batch_size, nll=True,
-                    max_words=config.max_words, autocast=use_bf16(device, config.precision))
+                    max_words=config.max_words, autocast=autocast_dtype(device, config.precision))
     return float(out.caption_nll)
 
 

@@ -21,6 +21,7 @@ Notebook: ``notebooks/05_train.ipynb``; speed: ``benchmarks/train_step.py``.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 import torch
@@ -31,7 +32,8 @@ from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import PRECISIONS, TrainConfig
 
-__all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "fast_path", "unwrap", "use_bf16"]
+__all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "make_scaler", "optimizer_step",
+           "skipped_steps", "fast_path", "unwrap", "autocast_dtype"]
 
 
 def unwrap(model: torch.nn.Module) -> CLIPAAC:
@@ -39,25 +41,57 @@ def unwrap(model: torch.nn.Module) -> CLIPAAC:
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
 
 
-def use_bf16(device: torch.device, precision: str = "auto", capability: tuple[int, int] | None = None) -> bool:
-    """Whether to run the forward pass under bf16 autocast.
+def autocast_dtype(device: torch.device, precision: str = "auto",
+                   capability: tuple[int, int] | None = None) -> torch.dtype | None:
+    """The autocast dtype of the forward pass, or None for float32.
 
-    ``"auto"``: on CUDA devices of compute capability 8.0 or newer (A100, L4, H100, ...), whose tensor
-    cores do bf16; older GPUs (Colab's T4 is 7.5) would emulate it slowly or not at all for convolutions,
-    and CPUs without bf16 units run it many times slower than float32 (``benchmarks/README.md``), so those
-    train in float32. ``"bf16"`` forces it (any device with autocast), ``"fp32"`` turns it off.
-    ``capability`` overrides the queried one (for tests).
+    ``"auto"``: bf16 on CUDA devices of compute capability 8.0 or newer (A100, L4, H100, ...), whose tensor
+    cores do bf16; fp16 (with a gradient scaler, :func:`make_scaler`) on older GPUs such as Colab's T4
+    (7.5) and the V100 (7.0), which have fp16 tensor cores but no bf16; float32 on CPUs, which run
+    half precision many times slower (``benchmarks/README.md``). ``"bf16"``, ``"fp16"`` and ``"fp32"``
+    force one. ``capability`` overrides the queried one (for tests).
     """
-    if precision == "fp32":
-        return False
-    if precision == "bf16":
-        return True
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    forced = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+    if precision in forced:
+        return forced[precision]
     if device.type != "cuda":
-        return False
+        return None
     major, _ = capability if capability is not None else torch.cuda.get_device_capability(device)
-    return major >= 8
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def make_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.GradScaler:
+    """The gradient scaler of a run: active under fp16 autocast only (fp16 gradients underflow without
+    it; bf16 has float32's range). Its state belongs in the checkpoint."""
+    return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+
+def optimizer_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                   loss: Tensor, max_grad_norm: float | None = None,
+                   deferred_fbsp: list[torch.nn.Module] | tuple[()] = ()) -> None:
+    """Back-propagate ``loss`` and update: scale (fp16), unscale, AudioCLIP's fbsp gradient rescaling for
+    ``deferred_fbsp`` layers (after DDP's average and after unscaling), optional clipping, step. Under fp16
+    a step whose gradients hold inf or NaN is skipped and the scale halves (the scaler's job, not an
+    error); :func:`skipped_steps` counts them without reading the GPU every step."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    for layer in deferred_fbsp:
+        layer.normalize_grads()
+    if max_grad_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    scaler.step(optimizer)
+    scaler.update()
+
+
+def skipped_steps(scale_before: float, scale_after: float) -> int:
+    """Steps the scaler skipped between two reads of its scale: each skip halves it (the scale grows
+    only after 2000 clean steps, so between reads a few steps apart a drop means skips)."""
+    if scale_after >= scale_before or scale_after <= 0:
+        return 0
+    return round(math.log2(scale_before / scale_after))
 
 
 def check_batch(batch: dict[str, Any], model_config: ModelConfig, pad_id: int = 0) -> bool:
@@ -95,7 +129,7 @@ def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
 
 
 def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainConfig, device: torch.device,
-                 autocast: bool, pad_id: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+                 autocast: torch.dtype | bool | None, pad_id: int = 0) -> tuple[Tensor, Tensor, Tensor]:
     """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
     process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling).
 
@@ -111,7 +145,7 @@ def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainCon
     caption_in = batch["caption_in"].to(device, non_blocking=True)  # (B, M)
     caption_out = batch["caption_out"].to(device, non_blocking=True)  # (B, M)
     lengths = batch["audio_lengths"].to(device, non_blocking=True)  # (B,)
-    amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+    amp = autocast_context(device, autocast)
     with amp:
         out = model(audio, text_tokens, caption_in, lengths, check_values=not checked)  # logits (B, M, V)
     if contrastive:
@@ -140,8 +174,15 @@ def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainCon
     return loss, l_cl.detach(), l_ce_global
 
 
+def autocast_context(device: torch.device, autocast: torch.dtype | bool | None) -> Any:
+    """``torch.autocast`` to ``autocast`` (a dtype; True means bf16), or a no-op for None/False."""
+    if autocast is None or autocast is False:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if autocast is True else autocast)
+
+
 def _at_least_fp32(x: Tensor) -> Tensor:
-    """Losses in float32 (bf16 autocast outputs are upcast; float64 stays float64)."""
+    """Losses in float32 (bf16/fp16 autocast outputs are upcast; float64 stays float64)."""
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
