@@ -31,12 +31,13 @@ from tqdm.auto import tqdm
 
 from clipaac_lib.devices import resolve_device
 from clipaac_lib.fileio import atomic_write_json
-from clipaac_lib.metrics import JavaNotFoundError, find_java, retrieval_recall
+from clipaac_lib.metrics import retrieval_recall
 from clipaac_lib.model import CLIPAAC, load_model_state, model_state, save_model
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.evaluate import evaluate_and_save, run_split
 from clipaac_lib.train.lock import run_lock
+from clipaac_lib.train.preflight import check_device_memory, require_java
 from clipaac_lib.train.rundir import RunDir, RunResult, capture_rng, restore_rng, run_dir_of
 from clipaac_lib.train.setup import TrainData, build_model, load_data, seed_everything
 from clipaac_lib.train.step import (
@@ -227,10 +228,11 @@ def train(config: TrainConfig | None = None, *, stop_after_epoch: int | None = N
     Notebook: ``notebooks/05_train.ipynb``.
     """
     config = (config or TrainConfig()).validate().resolved()
-    run_dir = run_dir_of(config)
     device = resolve_device(config.device)
     if config.caption_metrics:
-        _require_java()
+        require_java()
+    config = check_device_memory(config, device)  # may shorten max_seconds (fit_memory="auto"): before the hash
+    run_dir = run_dir_of(config)
     if config.reuse and run_dir.is_finished():
         log.info("reusing the finished run %s", run_dir.path)
         return evaluate_and_save(run_dir, config, device, reused=True)
@@ -245,17 +247,6 @@ def train(config: TrainConfig | None = None, *, stop_after_epoch: int | None = N
                 log.info("another process finished %s while this one waited: reusing it", run_dir.path)
                 return evaluate_and_save(run_dir, config, device, reused=True)
             return _train_run(config, run_dir, device, info, stop_after_epoch)
-
-
-def _require_java() -> None:
-    """Caption metrics need Java: find out before the first step, not after hours of training."""
-    try:
-        find_java()
-    except JavaNotFoundError as err:
-        raise JavaNotFoundError(
-            f"{err} Without Java, set caption_metrics=False (`--no-caption-metrics`) to train and save captions "
-            "without scores; on Colab the notebooks' first cell installs it."
-        ) from None
 
 
 def _log_waiting(run_dir: RunDir) -> Callable[[int | None], None]:
