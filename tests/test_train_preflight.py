@@ -40,3 +40,15 @@ def test_fit_memory_auto_applies_them_and_off_skips_the_check() -> None:
 def test_nothing_fits_a_tiny_gpu() -> None:
     with pytest.raises(GPUMemoryError, match="no setting fits; use a smaller batch_size"):
         check_memory(PAPER, 100 * 2**20, T4)
+
+
+def test_the_per_card_table_follows_the_pre_flight() -> None:
+    """Colab's T4 trains the paper recipe in fp16 as it is; batch 16 needs checkpointing below an A100."""
+    from clipaac_lib.train.memory import recipe_per_card
+
+    rows = {r["card"]: r for r in recipe_per_card(TrainConfig(model_config="paper"))}
+    assert rows["T4 (Colab free)"]["precision (auto)"] == "float16"
+    assert rows["H100 80 GB"]["precision (auto)"] == "bfloat16"
+    assert {r["fit_memory='auto' trains with"] for r in rows.values()} == {"the recipe as it is"}
+    big = {r["card"]: r["fit_memory='auto' trains with"] for r in recipe_per_card(PAPER.replace(precision="auto"))}
+    assert big["T4 (Colab free)"] == "checkpoint_audio=True" and big["A100 40 GB"] == "the recipe as it is"

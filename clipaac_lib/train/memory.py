@@ -82,7 +82,7 @@ from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.setup import build_model, model_sample_rate
 from clipaac_lib.train.step import autocast_dtype, compute_loss
 
-__all__ = ["ActivationProfile", "activation_profile", "estimate_peak_memory", "fits", "fitting_settings",
+__all__ = ["ActivationProfile", "Card", "CARDS", "activation_profile", "estimate_peak_memory", "fits", "fitting_settings", "recipe_per_card",
            "describe_bytes", "MIN_SECONDS", "TEXT_TOKENS"]
 
 #: :func:`fitting_settings` never shortens clips below this (seconds).
@@ -312,3 +312,43 @@ def describe_bytes(n: int) -> str:
     if round(value, 1) >= 1024 and exponent < 4:  # 1023.96 MiB reads "1.0 GiB", not "1024.0 MiB"
         exponent, value = exponent + 1, value / 1024
     return f"{value:.1f} {('B', 'KiB', 'MiB', 'GiB', 'TiB')[exponent]}"
+
+
+@dataclass(frozen=True)
+class Card:
+    """A GPU as the pre-flight sees it: compute capability and the memory a training run can use."""
+
+    name: str
+    capability: tuple[int, int]
+    usable_gib: float
+
+
+#: Cards readers train on (usable memory: what PyTorch typically reports free on an idle card).
+CARDS: tuple[Card, ...] = (
+    Card("T4 (Colab free)", (7, 5), 14.7),
+    Card("L4", (8, 9), 22.0),
+    Card("A100 40 GB", (8, 0), 39.0),
+    Card("H100 80 GB", (9, 0), 79.0),
+)
+
+
+def recipe_per_card(config: TrainConfig, cards: tuple[Card, ...] = CARDS) -> list[dict[str, Any]]:
+    """For each card: the *estimated* peak of ``config`` at ``precision="auto"`` and the settings the
+    pre-flight's ``fit_memory="auto"`` would train with (or that nothing fits). Estimates, not
+    measurements. Notebook: ``notebooks/05_train.ipynb``."""
+    rows = []
+    for card in cards:
+        free = int(card.usable_gib * 2**30)
+        fitted = fitting_settings(config, free, capability=card.capability)
+        chosen = fitted or config
+        rows.append({
+            "card": card.name, "usable": describe_bytes(free),
+            "precision (auto)": str(autocast_dtype(torch.device("cuda"), chosen.precision, card.capability)
+                                    or "float32").replace("torch.", ""),
+            "estimated peak": describe_bytes(estimate_peak_memory(config, capability=card.capability)),
+            "fit_memory='auto' trains with": "nothing fits" if fitted is None else (
+                "the recipe as it is" if fitted == config else
+                ", ".join(f"{k}={getattr(fitted, k)!r}" for k in ("precision", "checkpoint_audio", "max_seconds")
+                          if getattr(fitted, k) != getattr(config, k))),
+        })
+    return rows
