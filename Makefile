@@ -1,6 +1,7 @@
 # clipaac: two commands for a newcomer (see README.md).
 #   make book   generate the offline data, execute every notebook, render the site to _build/html
 #   make test   lint, notebook hygiene and the whole test suite (notebooks included)
+#   make test-fast  the same without the tests marked slow (notebooks, training runs, torchrun)
 # Both bootstrap .venv on first use and install nothing on later runs.
 
 PYTHON ?= python3
@@ -10,11 +11,12 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv java test lint check-notebooks book strip clean-book clean
+.PHONY: help venv java test test-fast lint check-notebooks book strip clean-book clean
 
 help:
 	@echo "make book   build the book offline into _build/html"
 	@echo "make test   run ruff, the notebook hygiene check and pytest"
+	@echo "make test-fast   the same, skipping the tests marked slow"
 
 # Re-install only when the dependency declarations change.
 $(STAMP): pyproject.toml constraints.txt
@@ -34,21 +36,24 @@ java:
 	  exit 1; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check clipaac_lib tests benchmarks
+	$(BIN)/ruff check clipaac_lib tests benchmarks devtools
 
 check-notebooks: $(STAMP)
-	$(BIN)/python -m clipaac_lib.devtools.notebooks check notebooks
+	$(BIN)/python -m devtools.notebooks check notebooks
 
 test: $(STAMP) java lint check-notebooks
 	$(BIN)/python -m pytest -q
 
+test-fast: $(STAMP) java lint check-notebooks
+	$(BIN)/python -m pytest -q -m "not slow"
+
 book: $(STAMP) java
-	$(BIN)/python -m clipaac_lib.devtools.book prepare
+	$(BIN)/python -m devtools.book prepare
 	$(BIN)/jupyter-book build --all . || { echo "Book build failed: see the log above."; exit 1; }
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 strip: $(STAMP)
-	$(BIN)/python -m clipaac_lib.devtools.notebooks strip notebooks
+	$(BIN)/python -m devtools.notebooks strip notebooks
 
 clean-book:
 	rm -rf _build _build_tmp

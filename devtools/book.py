@@ -1,6 +1,7 @@
 """Steps ``make book`` runs before Jupyter Book: everything the offline build needs.
 
-``python -m clipaac_lib.devtools.book prepare``:
+Repository tooling, not part of the installed ``clipaac_lib`` package. From the repository root:
+``python -m devtools.book prepare [--repo PATH]`` (the repository defaults to the one holding this file):
 
 1. generates the embedded offline dataset (once; later runs find it), so notebooks run with no network;
 2. vendors the JavaScript that pages would otherwise load from CDNs (RequireJS and the ipywidgets
@@ -21,7 +22,7 @@ from pathlib import Path
 
 __all__ = ["VENDORED", "prepare", "vendor_javascript", "main"]
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]  # this file is <repo>/devtools/book.py
 VENDOR_DIR = REPO / "book" / "_vendor"
 
 # npm package -> (path inside the package, path under book/_vendor)
@@ -42,7 +43,7 @@ def vendor_javascript(target: Path = VENDOR_DIR) -> list[Path]:
         raise RuntimeError(
             "npm is needed once to vendor the book's JavaScript (widgets, MathJax) for offline viewing. "
             "Install Node.js (Debian: apt-get install npm), or copy the files listed in "
-            f"clipaac_lib/devtools/book.py:VENDORED into {target} by hand."
+            f"devtools/book.py:VENDORED into {target} by hand."
         )
     with tempfile.TemporaryDirectory() as tmp:
         for spec, files in VENDORED.items():
@@ -71,17 +72,18 @@ def prepare_data() -> None:
     print(f"offline dataset ready: {folder}")
 
 
-def prepare() -> None:
-    """Everything the offline book build needs."""
-    vendor_javascript()
+def prepare(repo: Path = REPO) -> None:
+    """Everything the offline book build of the repository at ``repo`` needs."""
+    vendor_javascript(repo / "book" / "_vendor")
     prepare_data()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clipaac_lib.devtools.book")
+    parser = argparse.ArgumentParser(prog="python -m devtools.book")
     parser.add_argument("command", choices=["prepare"])
-    parser.parse_args(argv)
-    prepare()
+    parser.add_argument("--repo", type=Path, default=REPO, help="the repository root (default: %(default)s)")
+    args = parser.parse_args(argv)
+    prepare(args.repo.resolve())
     return 0
 
 

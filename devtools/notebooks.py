@@ -1,6 +1,7 @@
 """Notebook hygiene for ``notebooks/``: committed without outputs, on one skeleton.
 
-``python -m clipaac_lib.devtools.notebooks check notebooks`` fails (exit 1) naming every notebook that
+Repository tooling, not part of the installed ``clipaac_lib`` package; run from the repository root.
+``python -m devtools.notebooks check notebooks`` fails (exit 1) naming every notebook that
 breaks a rule; ``... strip notebooks`` removes outputs and execution counts in place (atomically).
 
 Rules (STYLE.md, practice 2): no outputs or execution counts; kernelspec ``python3`` (papermill and
@@ -33,7 +34,7 @@ def colab_install_source(ref: str = "main") -> str:
     ``pin`` rewrites both for a release.
     """
     return (
-        f"{COLAB_MARKER} at the commit this notebook came from (Colab's own PyTorch is kept).\n"
+        f"{COLAB_MARKER} at this notebook's commit (Colab's own PyTorch is kept).\n"
         "import sys\n"
         "\n"
         f'CLIPAAC_REF = "{ref}"\n'
@@ -65,7 +66,7 @@ def notebook_problems(path: Path) -> list[str]:
     dirty = [i for i, c in enumerate(cells) if c.get("cell_type") == "code" and (c.get("outputs") or c.get("execution_count"))]
     if dirty:
         problems.append(f"outputs or execution counts in cells {dirty}: run `make strip` (or "
-                        "`python -m clipaac_lib.devtools.notebooks strip notebooks`)")
+                        "`python -m devtools.notebooks strip notebooks`)")
     kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name")
     if kernel != "python3":
         problems.append(f"kernelspec name is {kernel!r}, must be 'python3'")
@@ -143,7 +144,7 @@ def from_percent(text: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clipaac_lib.devtools.notebooks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.notebooks", description=__doc__)
     parser.add_argument("command", choices=["check", "strip", "build"])
     parser.add_argument("folder", type=Path, nargs="?", default=Path("notebooks"),
                         help="notebook folder (check, strip) or a percent-format .py source (build)")

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 from clipaac_lib.analysis import embed_captions, rank_captions, similarity_matrix
-from clipaac_lib.model import CLIPAAC, ModelConfig, tokenize
+from clipaac_lib.model import CLIPAAC, tokenize
 
 
-def _model():
-    torch.manual_seed(0)
-    return CLIPAAC(ModelConfig.small(vocab_size=16)).eval()
+@pytest.fixture()
+def model(make_model) -> CLIPAAC:
+    return make_model(vocab_size=16).eval()
 
 
-def test_similarity_matrix_matches_hand_computation():
-    model = _model()
+def test_similarity_matrix_matches_hand_computation(model):
     audio = 0.1 * torch.randn(3, 8000)
     captions = ["a dog barks", "rain falls on a roof", "a bell rings twice"]
     probs = similarity_matrix(model, audio, captions)
@@ -30,8 +30,7 @@ def test_similarity_matrix_matches_hand_computation():
     assert torch.allclose(cosine, a @ t.T, atol=1e-5)
 
 
-def test_rank_captions_orders_by_cosine():
-    model = _model()
+def test_rank_captions_orders_by_cosine(model):
     bank = ["a dog barks", "rain falls on a roof", "a bell rings twice", "wind blows", "an engine idles"]
     audio = 0.1 * torch.randn(8000)
     ranked = rank_captions(model, audio, bank, top=3)
@@ -43,8 +42,7 @@ def test_rank_captions_orders_by_cosine():
     assert [round(s, 5) for _, s in ranked] == [round(float(sims[i]), 5) for i in order]
 
 
-def test_mismatched_captions_are_refused():
-    model = _model()
+def test_mismatched_captions_are_refused(model):
     try:
         similarity_matrix(model, torch.zeros(2, 8000), ["one caption"])
     except ValueError as err:

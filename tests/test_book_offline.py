@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clipaac_lib.devtools.book import vendor_javascript
-from clipaac_lib.devtools.notebooks import from_percent
+from devtools.book import vendor_javascript
+from devtools.notebooks import from_percent
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -44,6 +44,7 @@ widgets.IntSlider(value=7, min=0, max=10, description="beam")
 '''
 
 
+@pytest.mark.slow  # a Jupyter Book build and two headless Chromium runs
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
 def test_book_page_renders_offline(tmp_path):
     vendor = vendor_javascript()[0].parent

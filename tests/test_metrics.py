@@ -172,6 +172,7 @@ def test_published_aac_metrics_example(aac_scores: dict) -> None:
     assert all(isinstance(scores[k], float) for k in METRIC_KEYS if k not in ("spice", "spider"))
 
 
+@pytest.mark.slow  # the reference fixture, pycocoevalcap on a 40-clip corpus, takes about 10 s
 def test_equals_pycocoevalcap_on_generated_corpus(
     ours: dict, reference: tuple[dict[str, float], dict]
 ) -> None:
@@ -240,6 +241,7 @@ def test_bad_input_names_the_row(candidates, references, error, message) -> None
         evaluate_captions(candidates, references, spice=False)
 
 
+@pytest.mark.slow  # uses the reference fixture (pycocoevalcap, about 10 s)
 def test_non_ascii_and_punctuation_tokenised_like_pycocoevalcap(
     reference: tuple[dict[str, float], dict],
     corpus: tuple[list[str], list[list[str]]],

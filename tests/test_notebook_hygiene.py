@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clipaac_lib.devtools.notebooks import (
+from devtools.notebooks import (
     colab_install_source,
     from_percent,
     main,

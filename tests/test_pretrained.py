@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from clipaac_lib.download import ChecksumError
-from clipaac_lib.model import CLIPAAC, ModelConfig
+from clipaac_lib.model import CLIPAAC
 from clipaac_lib.pretrained import (
     WEIGHTS,
     CheckpointMismatchError,
@@ -45,9 +45,8 @@ def _model_name(key: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def paper_model() -> CLIPAAC:
-    torch.manual_seed(0)
-    return CLIPAAC(ModelConfig.paper(vocab_size=20))
+def paper_model(make_model) -> CLIPAAC:
+    return make_model("paper", vocab_size=20)
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +128,8 @@ def test_esresnext_audioset_layout_skips_the_527_class_fc(paper_model, audioclip
     )
 
 
-def test_the_small_model_refuses_audioclip_weights_with_advice(audioclip_state) -> None:
-    small = CLIPAAC(ModelConfig.small(vocab_size=20))
+def test_the_small_model_refuses_audioclip_weights_with_advice(audioclip_state, make_model) -> None:
+    small = make_model(vocab_size=20)
     with pytest.raises(CheckpointMismatchError, match=r"ModelConfig\.paper\(\)") as info:
         load_audioclip(small, audioclip_state)
     assert (
@@ -153,8 +152,8 @@ def _small_audioclip_file(model: CLIPAAC, path: Path) -> dict[str, torch.Tensor]
     return state
 
 
-def test_load_from_a_file_uses_weights_only(tmp_path) -> None:
-    model = CLIPAAC(ModelConfig.small(vocab_size=20))
+def test_load_from_a_file_uses_weights_only(tmp_path, make_model) -> None:
+    model = make_model(vocab_size=20)
     state = _small_audioclip_file(model, tmp_path / "ckpt.pt")
     report = load_audioclip(model, tmp_path / "ckpt.pt")
     assert torch.equal(model.text.token_embedding.weight, state["token_embedding.weight"])
@@ -194,8 +193,8 @@ def test_download_weights_into_the_user_cache_with_checksum(tmp_path, monkeypatc
         download_weights("nope.pt")
 
 
-def test_apply_init_downloads_and_loads(tmp_path, monkeypatch) -> None:
-    model = CLIPAAC(ModelConfig.small(vocab_size=20))
+def test_apply_init_downloads_and_loads(tmp_path, monkeypatch, make_model) -> None:
+    model = make_model(vocab_size=20)
     audioset = {
         name.removeprefix("audio."): torch.full_like(tensor, 0.5)
         for name, tensor in model.state_dict().items()

@@ -1,0 +1,54 @@
+"""Shared fixtures: a seeded CLIP-AAC model at the ``small`` (or ``paper``) preset, and a tiny synthetic
+Clotho-format dataset.
+
+``make_model(vocab_size=20)`` builds ``CLIPAAC(ModelConfig.small(vocab_size=20))`` after
+``torch.manual_seed(0)``; keyword arguments go to the preset, ``preset="paper"`` picks the paper's sizes.
+``tiny_clotho`` is generated once per session (:data:`TINY_SIZES` clips of :data:`TINY_CLIP_SECONDS`
+seconds, one event each) and shared: tests read it and never write into it. :data:`TINY_MODEL` is the
+``model_overrides`` of a model small enough to train for a few steps in a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from clipaac_lib.model import CLIPAAC
+
+TINY_SIZES = {"development": 8, "validation": 0, "evaluation": 4}
+TINY_CLIP_SECONDS = 1.5
+TINY_MODEL = {
+    "embed_dim": 32,
+    "audio": {"stem_width": 8, "groups": 4, "width_per_group": 16},
+    "text": {"width": 32, "heads": 2, "layers": 1},
+    "decoder": {"d_model": 32, "heads": 2, "ffn_dim": 64},
+}
+
+
+@pytest.fixture(scope="session")
+def make_model() -> Callable[..., CLIPAAC]:
+    """``make_model(preset="small", seed=0, **preset_kwargs)``: a fresh, seeded model per call."""
+
+    import torch
+
+    from clipaac_lib.model import CLIPAAC, ModelConfig
+
+    def make(preset: str = "small", *, seed: int = 0, **preset_kwargs) -> CLIPAAC:
+        torch.manual_seed(seed)
+        return CLIPAAC(getattr(ModelConfig, preset)(**preset_kwargs))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_clotho(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The root of a tiny synthetic Clotho v2.1 (``<root>/clotho_v2.1``), empty validation split included."""
+    from clipaac_lib.data import make_synthetic_clotho
+
+    root = tmp_path_factory.mktemp("tiny_clotho")
+    make_synthetic_clotho(root, sizes=TINY_SIZES, clip_seconds=TINY_CLIP_SECONDS, max_events=1, progress=False)
+    return root
