@@ -28,24 +28,29 @@ COLAB_MARKER = "# Colab only: install clipaac"
 
 
 def colab_install_source(ref: str = "main") -> str:
-    """The first code cell of every notebook: on Colab, install clipaac at ``ref`` (keeping Colab's torch).
+    """The first code cell of every notebook: on Colab, install clipaac at ``ref`` (keeping Colab's torch)
+    and, when ``java`` is missing (Colab's runtimes no longer ship a JDK), a headless JRE with apt, once
+    per runtime: the caption metrics need Java.
 
     The Colab badge of the same notebook opens ``blob/<ref>``, so code and notebook come from one commit;
     ``pin`` rewrites both for a release.
     """
     return (
         f"{COLAB_MARKER} at this notebook's commit (Colab's own PyTorch is kept).\n"
+        "import shutil\n"
+        "import subprocess\n"
         "import sys\n"
         "\n"
         f'CLIPAAC_REF = "{ref}"\n'
         'if "google.colab" in sys.modules:\n'
-        "    import subprocess\n"
-        "\n"
         "    subprocess.run(\n"
         f'        [sys.executable, "-m", "pip", "install", "--quiet",\n'
         f'         f"clipaac[colab] @ git+https://github.com/{REPOSITORY}@{{CLIPAAC_REF}}"],\n'
         "        check=True,\n"
-        "    )"
+        "    )\n"
+        '    if shutil.which("java") is None:  # the caption metrics run on Java\n'
+        '        apt = "apt-get -qq update && apt-get -qq install -y default-jre-headless"\n'
+        "        subprocess.run(apt, shell=True, check=True, stdout=subprocess.DEVNULL)"
     )
 
 
