@@ -304,3 +304,16 @@ def test_two_processes_never_train_one_run_at_once(tiny_data: Path, tmp_path: Pa
     assert outcomes[0] == {"reused": False, "epochs": 2}
     assert outcomes[1]["error"] == "RunLockedError" and str(first.pid) in outcomes[1]["message"]
     assert outcomes[2] == {"reused": True, "epochs": 2}
+
+
+def test_run_verdicts_state_only_what_the_scores_show(tmp_path: Path) -> None:
+    from clipaac_lib.train.report import run_verdicts
+    from clipaac_lib.train.rundir import RunResult
+
+    scores = {"retrieval": {"a2t_r1": 0.3}, "retrieval_chance": {"a2t_r1": 0.075}, "metrics": {"cider_d": 0.25}}
+    result = RunResult(tmp_path, TrainConfig(), "h", scores=scores, untrained_scores={"metrics": {"cider_d": 0.5}})
+    assert run_verdicts(result) == ["audio-to-text R@1 0.300 against 0.075 by chance (4.0x chance)",
+                                    "CIDEr-D 0.250 trained, not higher than the untrained model's 0.500"]
+    bare = RunResult(tmp_path, TrainConfig(), "h", scores={"retrieval": None, "metrics": None})
+    assert run_verdicts(bare) == ["no retrieval: the model has no text head (alpha = 0)",
+                                  "no caption metrics (caption_metrics=False)"]

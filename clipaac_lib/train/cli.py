@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from clipaac_lib.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
 from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.report import run_verdicts
 
 if TYPE_CHECKING:
     from clipaac_lib.train.rundir import RunResult
@@ -95,14 +96,7 @@ def format_result(result: RunResult) -> str:
     for name in (trained.get("retrieval") or {}):
         lines.append(f"{name:<12}{_fmt((untrained.get('retrieval') or {}).get(name)):>12}"
                      f"{_fmt(trained['retrieval'][name]):>12}{_fmt(trained['retrieval_chance'].get(name)):>12}")
-    cider_t = (trained.get("metrics") or {}).get("cider_d")
-    cider_u = (untrained.get("metrics") or {}).get("cider_d")
-    if cider_t is not None and cider_u is not None:
-        ratio = cider_t / cider_u if cider_u > 0 else float("inf")
-        lines.append(f"CIDEr-D trained / untrained: {ratio:.1f}x")
-    if trained.get("retrieval"):
-        chance = trained["retrieval_chance"]["a2t_r1"]
-        lines.append(f"audio-to-text R@1 / chance: {trained['retrieval']['a2t_r1'] / chance:.1f}x")
+    lines.extend(run_verdicts(result))
     return "\n".join(lines)
 
 
