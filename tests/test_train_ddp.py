@@ -21,6 +21,8 @@ from clipaac_lib.train.distributed import ShardedBatchSampler, shard_sizes
 from clipaac_lib.train.rundir import RunDir
 from clipaac_lib.train.step import compute_loss
 
+pytestmark = pytest.mark.slow  # torchrun processes: about 10-20 s of start-up
+
 REPO = Path(__file__).resolve().parents[1]
 
 TINY_MODEL = {

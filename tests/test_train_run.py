@@ -275,6 +275,7 @@ except Exception as err:
 """
 
 
+@pytest.mark.slow
 def test_two_processes_never_train_one_run_at_once(tiny_data: Path, tmp_path: Path) -> None:
     """Three real processes, one configuration: the first trains; one asked not to wait stops naming the
     first's pid; one that waits reuses the finished run instead of training it again."""

@@ -164,6 +164,7 @@ def test_fast_path_leaves_a_cpu_model_alone_by_default() -> None:
     assert model.audio.conv1.weight.is_contiguous()
 
 
+@pytest.mark.slow
 def test_compiled_stages_trace_whole_and_keep_the_step() -> None:
     import torch._dynamo
 

@@ -19,7 +19,7 @@ Making N processes equal one process with the same global batch (up to float rou
 - the fbsp layer's gradient rescaling (AudioCLIP divides those gradients by their max-abs): done after
   DDP's averaging (:func:`defer_fbsp_grad_normalize`), not per process.
 
-Notebook: ``notebooks/05_train.ipynb`` (section "Beyond one machine").
+Explained in ``book/running.md`` (section "Beyond one machine").
 """
 
 from __future__ import annotations
