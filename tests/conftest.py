@@ -52,3 +52,16 @@ def tiny_clotho(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny_clotho")
     make_synthetic_clotho(root, sizes=TINY_SIZES, clip_seconds=TINY_CLIP_SECONDS, max_events=1, progress=False)
     return root
+
+
+@pytest.fixture
+def one_thread_private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``CLIPAAC_CACHE`` in the test's own folder, and torch on one thread (tiny ops on a shared machine:
+    one thread is faster and steadier); both restored afterwards."""
+    import torch
+
+    monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -23,6 +23,7 @@ from clipaac_lib.train.setup import build_model, load_data
 from tests.conftest import TINY_MODEL
 
 CPU = torch.device("cpu")
+pytestmark = pytest.mark.usefixtures("one_thread_private_cache")
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +32,6 @@ def data_with_validation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_synthetic_clotho(root, sizes={"development": 6, "validation": 3, "evaluation": 3}, clip_seconds=1.5,
                           max_events=1, progress=False)
     return root
-
-
-@pytest.fixture(autouse=True)
-def _one_thread_and_private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _config(data: Path, run_root: Path, **changes) -> TrainConfig:

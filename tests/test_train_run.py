@@ -15,33 +15,15 @@ import torch
 from clipaac_lib.train import NonFiniteLossError, TrainConfig, train
 from clipaac_lib.train import loop as loop_module
 from clipaac_lib.train.rundir import RunDir
+from tests.conftest import TINY_MODEL
 
-# A ModelConfig far smaller than ``small``: every width cut to a few channels.
-TINY_MODEL = {
-    "embed_dim": 32,
-    "audio": {"stem_width": 8, "groups": 4, "width_per_group": 16},
-    "text": {"width": 32, "heads": 2, "layers": 1},
-    "decoder": {"d_model": 32, "heads": 2, "ffn_dim": 64},
-}
+pytestmark = pytest.mark.usefixtures("one_thread_private_cache")
 
 
 @pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from clipaac_lib.data import make_synthetic_clotho
-
-    root = tmp_path_factory.mktemp("data")
-    make_synthetic_clotho(root, sizes={"development": 6, "validation": 0, "evaluation": 4}, clip_seconds=1.5,
-                          max_events=1, progress=False)
-    return root
-
-
-@pytest.fixture(autouse=True)
-def _one_thread_and_private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops on a shared machine: one thread is faster and steadier
-    yield
-    torch.set_num_threads(threads)
+def tiny_data(tiny_clotho: Path) -> Path:
+    """The shared tiny dataset (tests/conftest.py): 8 development and 4 evaluation clips of 1.5 s."""
+    return tiny_clotho
 
 
 def tiny_config(data: Path, run_root: Path, **changes) -> TrainConfig:

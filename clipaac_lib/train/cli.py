@@ -18,14 +18,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from clipaac_lib.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.report import run_verdicts
-
-if TYPE_CHECKING:
-    from clipaac_lib.train.rundir import RunResult
+from clipaac_lib.train.rundir import RunDir, RunResult
 
 __all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "format_result", "main_train",
            "build_train_parser"]
@@ -83,8 +82,6 @@ def _fmt(value: Any) -> str:
 
 def format_result(result: RunResult) -> str:
     """A plain-text table: untrained vs trained test scores, retrieval recall and chance level."""
-    from clipaac_lib.metrics import METRIC_KEYS
-
     trained = result.scores or {}
     untrained = result.untrained_scores or {}
     lines = [f"run directory: {result.run_dir}" + (" (reused)" if result.reused else ""),
@@ -128,8 +125,6 @@ def _run_caption(args: argparse.Namespace) -> int:
 
 
 def _require_run_dir(path: str) -> None:
-    from clipaac_lib.train.rundir import RunDir
-
     RunDir(path).require()
 
 

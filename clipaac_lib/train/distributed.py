@@ -35,6 +35,8 @@ from torch import Tensor, nn
 from torch.autograd import Function
 from torch.utils.data import BatchSampler
 
+from clipaac_lib.model.frontend import LinearFBSP
+
 __all__ = [
     "DistInfo",
     "init_from_env",
@@ -182,8 +184,6 @@ def defer_fbsp_grad_normalize(model: nn.Module) -> list[nn.Module]:
     fp16 step defers it too, to after the gradient scaler's unscaling (a max-abs rescaling of scaled
     gradients would be divided by the scale again).
     """
-    from clipaac_lib.model.frontend import LinearFBSP
-
     layers = [m for m in model.modules() if isinstance(m, LinearFBSP) and m.grad_normalize]
     for layer in layers:
         layer.defer_grad_normalize = True

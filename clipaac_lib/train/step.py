@@ -28,7 +28,9 @@ import torch
 from torch import Tensor
 
 from clipaac_lib.data.cache import INT16_SCALE
+from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
 from clipaac_lib.model import CLIPAAC, ModelConfig
+from clipaac_lib.model.checks import check_audio_values, check_has_targets, check_token_range
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import PRECISIONS, TrainConfig
 
@@ -102,8 +104,6 @@ def check_batch(batch: dict[str, Any], model_config: ModelConfig, pad_id: int = 
     range by construction), text or caption ids outside their vocabularies, a batch with no caption
     token to learn from.
     """
-    from clipaac_lib.model.checks import check_audio_values, check_has_targets, check_token_range
-
     keys = ("audio", "text_tokens", "caption_in", "caption_out")
     if any(batch[k].device.type != "cpu" for k in keys):
         return False
@@ -136,8 +136,6 @@ def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainCon
     ``batch``: ``audio`` (B, S) int16 or float, ``text_tokens`` (B, 77), ``caption_in``/``caption_out``
     (B, M), ``audio_lengths`` (B,), on the CPU (as the loader gives them) or already on ``device``.
     """
-    from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
-
     checked = check_batch(batch, unwrap(model).config, pad_id)
     audio = audio_to_device(batch["audio"], device)  # (B, S) float
     contrastive = unwrap(model).text is not None  # no text head (alpha = 0): caption loss only
