@@ -49,8 +49,8 @@ def test_the_scaler_skips_a_step_with_inf_gradients_and_backs_off() -> None:
     assert skipped_steps(1024.0, 128.0) == 3
 
 
-def _saved_bytes(model: CLIPAAC, batch: dict) -> tuple[int, torch.Tensor, dict[str, torch.Tensor]]:
-    """Bytes the autograd graph keeps for the backward pass, the loss, and the gradients."""
+def _saved_bytes_of(forward) -> tuple[int, torch.Tensor]:
+    """Bytes the autograd graph keeps for the backward pass of ``forward()`` (a loss), and the loss."""
     total = 0
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -58,24 +58,17 @@ def _saved_bytes(model: CLIPAAC, batch: dict) -> tuple[int, torch.Tensor, dict[s
         total += t.numel() * t.element_size()
         return t
 
-    torch.manual_seed(0)  # the same dropout masks in both runs
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = compute_loss(model, batch, CONFIG, CPU, autocast=None)[0]
+        loss = forward()
     loss.backward()
-    return total, loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return total, loss.detach()
 
 
-def _saved_bytes_of(forward) -> int:
-    total = 0
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        nonlocal total
-        total += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        forward().backward()
-    return total
+def _saved_bytes(model: CLIPAAC, batch: dict) -> tuple[int, torch.Tensor, dict[str, torch.Tensor]]:
+    """Saved bytes and loss of one step, and the gradients."""
+    torch.manual_seed(0)  # the same dropout masks in both runs
+    total, loss = _saved_bytes_of(lambda: compute_loss(model, batch, CONFIG, CPU, autocast=None)[0])
+    return total, loss, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 
 def test_activation_checkpointing_keeps_gradients_and_statistics_and_saves_memory() -> None:
@@ -93,7 +86,7 @@ def test_activation_checkpointing_keeps_gradients_and_statistics_and_saves_memor
     assert bytes_ckpt < bytes_plain, (bytes_ckpt, bytes_plain)
     audio = torch.rand(2, 2 * plain.config.sample_rate) - 0.5  # (B, S), 2 s clips
     bands = plain.audio.spectrogram(audio).detach()  # (B, bands, F, T): the ResNeXt stages' input
-    kept = {name: _saved_bytes_of(lambda m=model: m.audio.stages(bands).sum())
+    kept = {name: _saved_bytes_of(lambda m=model: m.audio.stages(bands).sum())[0]
             for name, model in (("plain", plain), ("checkpointed", checkpointed))}
     assert kept["checkpointed"] < 0.3 * kept["plain"], kept  # the stem and each stage's input only
 
