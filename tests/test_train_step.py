@@ -158,10 +158,12 @@ def test_channels_last_keeps_the_step() -> None:
     _assert_same_grads(grads_fast, grads_plain)
 
 
-def test_fast_path_leaves_a_cpu_model_alone_by_default() -> None:
+def test_fast_path_makes_cpu_convolutions_channels_last_by_default_and_on_request_only() -> None:
     model = _model()
     assert fast_path(model, CPU) is model
-    assert model.audio.conv1.weight.is_contiguous()
+    assert model.audio.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    kept = fast_path(_model(), CPU, channels_last=False)
+    assert kept.audio.conv1.weight.is_contiguous()
 
 
 @pytest.mark.slow
@@ -223,9 +225,11 @@ def test_fused_adam_takes_the_step_of_the_multi_tensor_adam() -> None:
         torch.testing.assert_close(after_fused[name], weight, rtol=1e-5, atol=1e-7, msg=lambda m, n=name: f"{n}: {m}")
 
 
-def test_fused_adam_is_the_default_only_on_cuda() -> None:
+def test_fused_adam_is_the_default_on_cpu_and_cuda() -> None:
     optimizer = make_optimizer(_model(), CONFIG)
-    assert not optimizer.defaults.get("fused") and optimizer.defaults.get("foreach")
+    assert optimizer.defaults.get("fused") and not optimizer.defaults.get("foreach")
+    meta = make_optimizer(_model().to("meta"), CONFIG)  # a device without a fused kernel
+    assert not meta.defaults.get("fused") and meta.defaults.get("foreach")
     assert [g["name"] for g in optimizer.param_groups] == ["encoder", "new"]
     assert np.isclose(optimizer.param_groups[0]["lr"], CONFIG.effective_encoder_lr())
 
