@@ -1,6 +1,7 @@
 """The ``clipaac`` command: wiring only; each package registers its own subcommands.
 
 ``clipaac data {synthetic,clotho,stats}`` comes from :func:`clipaac_lib.data.cli.add_data_commands`;
+``clipaac pretrain`` from :func:`clipaac_lib.pretrain.cli.add_pretrain_commands`;
 ``clipaac train|evaluate|caption`` from :func:`clipaac_lib.train.cli.add_train_commands`;
 ``clipaac metrics {install-spice,prepare-meteor,check}`` forwards to :mod:`clipaac_lib.metrics.__main__`.
 To add a command group (``train``, ``evaluate``, ``caption``), write an ``add_<name>_commands(subparsers)``
@@ -14,6 +15,7 @@ import sys
 
 from clipaac_lib.data.cli import add_data_commands
 from clipaac_lib.errors import DEBUG_FLAG, OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.pretrain.cli import add_pretrain_commands
 from clipaac_lib.train.cli import add_train_commands
 
 __all__ = ["build_parser", "main"]
@@ -25,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog=f"Errors are reported in one line; {DEBUG_FLAG} shows the traceback.")
     commands = parser.add_subparsers(dest="command", required=True)
     add_data_commands(commands)
+    add_pretrain_commands(commands)
     add_train_commands(commands)
     metrics = commands.add_parser(
         "metrics", help="caption-metric tools: install-spice, prepare-meteor, check",

@@ -321,15 +321,23 @@ def freeze_encoder(model: CLIPAAC) -> None:
 
 
 def apply_init(
-    model: CLIPAAC, init: str, *, cache_dir: str | os.PathLike[str] | None = None
+    model: CLIPAAC,
+    init: str,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    checkpoint: str | os.PathLike[str] | Mapping[str, Tensor] | None = None,
 ) -> LoadReport | None:
     """Initialise the encoder by strategy: ``"random"`` (nothing to load, returns None), ``"audio"``
-    (ESRNXFBSP.pt) or ``"audio_text"`` (AudioCLIP-Full-Training.pt); downloads into the cache as needed.
+    (an ``ESRNXFBSP.pt``-layout file) or ``"audio_text"`` (an AudioCLIP-layout file).
+
+    ``checkpoint`` names the file (or state dict) to load, such as the book's own pretrained files
+    (:mod:`clipaac_lib.pretrain`); None downloads the published one into the cache as needed.
     """
     if init == "random":
         return None
+    if init not in INIT_WEIGHTS:
+        raise ValueError(f"unknown init {init!r}; choose one of {INIT_STRATEGIES}")
+    source = checkpoint if checkpoint is not None else download_weights(INIT_WEIGHTS[init], cache_dir)
     if init == "audio":
-        return load_esresnext_audioset(model, download_weights(INIT_WEIGHTS[init], cache_dir))
-    if init == "audio_text":
-        return load_audioclip(model, download_weights(INIT_WEIGHTS[init], cache_dir))
-    raise ValueError(f"unknown init {init!r}; choose one of {INIT_STRATEGIES}")
+        return load_esresnext_audioset(model, source)
+    return load_audioclip(model, source)

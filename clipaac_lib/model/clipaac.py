@@ -93,8 +93,7 @@ class CLIPAAC(nn.Module):
         self._check_audio(audio, check_values)
         audio_emb, features = self.audio.forward_features(audio)  # (B, L), (B, C, F', T')
         if self.config.audio_memory == "embedding":
-            memory = self.memory_norm(self.memory_proj(audio_emb))[:, None, :]  # (B, 1, d)
-            return AudioEncoding(audio_emb, memory, None)
+            return self.memory_from_embedding(audio_emb)
         frames = features.mean(dim=2).transpose(1, 2)  # (B, T', C)
         memory = self.memory_norm(self.memory_proj(frames))  # (B, T', d)
         memory = memory + sinusoidal_positions(memory.shape[1], memory.shape[2], device=memory.device).to(
@@ -108,6 +107,18 @@ class CLIPAAC(nn.Module):
             steps = steps.clamp(1, memory.shape[1])  # (B,)
             mask = torch.arange(memory.shape[1], device=audio.device)[None, :] < steps[:, None]  # (B, T')
         return AudioEncoding(audio_emb, memory, mask)
+
+    def memory_from_embedding(self, audio_emb: Tensor) -> AudioEncoding:
+        """Audio embeddings A (B, L) -> :class:`AudioEncoding` with the ``"embedding"`` memory (B, 1, d).
+
+        :meth:`encode_audio` takes this path; training with a frozen encoder feeds it embeddings computed
+        once per clip (:mod:`clipaac_lib.train.frozen`, ``notebooks/06_ablations.ipynb``).
+        """
+        if self.config.audio_memory != "embedding":
+            raise ValueError(f"the memory is built from the embedding only with audio_memory='embedding', "
+                             f"not {self.config.audio_memory!r}")
+        memory = self.memory_norm(self.memory_proj(audio_emb))[:, None, :]  # (B, 1, d)
+        return AudioEncoding(audio_emb, memory, None)
 
     def encode_text(self, text_tokens: Tensor, *, check_values: bool = True) -> Tensor:
         """CLIP BPE ids (B, 77) from :func:`clipaac_lib.model.tokenize` -> text embeddings (B, L)."""

@@ -35,6 +35,7 @@ from clipaac_lib.data.prepare import DATASETS
 from clipaac_lib.fileio import atomic_write_json
 from clipaac_lib.losses import CAPTION_LOSS_REDUCTIONS
 from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, MODEL_PRESETS
+from clipaac_lib.pretrain.config import PretrainConfig
 from clipaac_lib.pretrained import INIT_STRATEGIES
 
 __all__ = [
@@ -124,6 +125,10 @@ class TrainConfig:
     model_overrides: dict[str, Any] = _knob({}, "JSON object of ModelConfig fields to override")
     audio_memory: str | None = _knob(None, "decoder memory: 'embedding' or 'frames'; default: the model's")
     init: str = _knob("random", "encoder initialisation: 'random', 'audio' (ESResNeXt) or 'audio_text' (AudioCLIP)")
+    pretrain_overrides: dict[str, Any] = _knob(
+        {}, "JSON object of PretrainConfig fields for the book's own pretrained encoder (init 'audio'/'audio_text' "
+        "with a model other than 'paper'), e.g. '{\"audio_epochs\": 8, \"corpus\": {\"clips\": 1200}}'"
+    )
     freeze_encoder: bool = _knob(False, "keep the encoder's weights fixed (paper system 3)")
     dropout: float = _knob(0.2, "dropout rate (paper: 0.2)")
     temperature_init: float = _knob(
@@ -289,6 +294,10 @@ class TrainConfig:
         cfg = self.resolved()
         return f"{cfg.dataset}-{cfg.model_config}-{cfg.init}-{self.run_hash()}"
 
+    def pretrain_config(self) -> PretrainConfig:
+        """The recipe of the book's own pretrained encoder files: defaults plus ``pretrain_overrides``."""
+        return PretrainConfig().with_overrides(self.pretrain_overrides)
+
     def effective_encoder_lr(self) -> float:
         """``encoder_lr`` when set; otherwise the paper's 1e-5 for a pre-trained encoder, and ``lr`` for a
         random one (the paper's small rate protects pre-trained weights; a random encoder has none)."""
@@ -320,6 +329,10 @@ class TrainConfig:
             )
         if not isinstance(self.model_overrides, dict):
             raise ConfigError(f"model_overrides must be a JSON object (dict); got {self.model_overrides!r}")
+        try:
+            self.pretrain_config()
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"pretrain_overrides {self.pretrain_overrides!r}: {err}") from err
         for name in ("alpha", "lam"):
             _in_range(name, getattr(self, name), 0.0, 1.0, "a weight between 0 and 1 (Eq. 5 and 7)")
         _in_range("dropout", self.dropout, 0.0, 1.0, "a probability in [0, 1)", high_open=True)

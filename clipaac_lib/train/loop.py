@@ -36,10 +36,11 @@ from clipaac_lib.model import CLIPAAC, load_model_state, model_state, save_model
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.evaluate import evaluate_and_save, run_split
+from clipaac_lib.train.frozen import training_audio_cache
 from clipaac_lib.train.lock import run_lock
 from clipaac_lib.train.preflight import check_device_memory, require_java
 from clipaac_lib.train.rundir import RunDir, RunResult, capture_rng, restore_rng, run_dir_of
-from clipaac_lib.train.setup import TrainData, build_model, load_data, seed_everything
+from clipaac_lib.train.setup import TrainData, build_model, init_weights, load_data, seed_everything
 from clipaac_lib.train.step import (
     autocast_dtype,
     compute_loss,
@@ -103,9 +104,11 @@ class _Meter:
 
 def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, data: TrainData,
                  config: TrainConfig, device: torch.device, epoch: int, global_step: int, info: D.DistInfo,
-                 run_dir: RunDir, last_good_epoch: int, deferred_fbsp: list[Any]) -> tuple[dict[str, Any], int]:
+                 run_dir: RunDir, last_good_epoch: int, deferred_fbsp: list[Any],
+                 audio_cache: torch.Tensor | None = None) -> tuple[dict[str, Any], int]:
     """One epoch; ``deferred_fbsp``: fbsp layers whose gradient rescaling waits for DDP's averaging and
-    the fp16 scaler's unscaling."""
+    the fp16 scaler's unscaling; ``audio_cache`` (N, L): the frozen encoder's embedding of every training
+    clip (:mod:`clipaac_lib.train.frozen`), used instead of the audio head."""
     model.train()
     data.batch_sampler.set_epoch(epoch)
     autocast = autocast_dtype(device, config.precision)
@@ -121,7 +124,7 @@ def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, scaler: torch.amp
         factor = lr_factor(global_step, steps_per_epoch, config)
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
-        loss, l_cl, l_ce = compute_loss(model, batch, config, device, autocast)
+        loss, l_cl, l_ce = compute_loss(model, batch, config, device, autocast, audio_cache=audio_cache)
         optimizer_step(model, optimizer, scaler, loss, config.max_grad_norm, deferred_fbsp)
         meter.add(loss, l_cl, l_ce, config.alpha)
         global_step += 1
@@ -273,6 +276,9 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
     model.audio.set_activation_checkpointing(config.checkpoint_audio)
     if info.is_main:
         atomic_write_json(run_dir.model_config_file, model_config.to_dict())
+        weights = init_weights(config, model_config)  # found in the cache: build_model made it
+        if weights is not None:  # which file initialised the encoder, by sha256
+            run_dir.write_config(config.to_dict(), run_hash, init_weights=weights.to_dict())
     state = None
     if config.resume and run_dir.has_checkpoint():
         state = run_dir.load_checkpoint(map_location=device)
@@ -299,12 +305,16 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
         model = torch.nn.parallel.DistributedDataParallel(model, **ddp_kwargs)
 
     last_epoch = start_epoch - 1
+    # a frozen encoder embeds each training clip once (None: every step runs the audio head)
+    audio_cache = (training_audio_cache(model, data, config, device, info)
+                   if start_epoch <= config.num_epochs else None)
     epochs_bar = tqdm(total=config.num_epochs, initial=start_epoch - 1, desc=f"training {run_dir.path.name}",
                       unit="epoch", disable=not (config.progress and info.is_main))
     try:
         for epoch in range(start_epoch, config.num_epochs + 1):
             row, global_step = _train_epoch(model, optimizer, scaler, data, config, device, epoch, global_step,
-                                            info, run_dir, last_good_epoch=epoch - 1, deferred_fbsp=deferred_fbsp)
+                                            info, run_dir, last_good_epoch=epoch - 1, deferred_fbsp=deferred_fbsp,
+                                            audio_cache=audio_cache)
             if info.is_main and config.validate_every and epoch % config.validate_every == 0:
                 row.update(_validate(unwrap(model), data, config, device))
             if info.is_main and data.val is not None:

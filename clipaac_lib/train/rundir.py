@@ -219,14 +219,24 @@ class RunDir:
         return self
 
     # -- writers
-    def write_config(self, config_dict: dict[str, Any], run_hash: str) -> None:
+    def write_config(self, config_dict: dict[str, Any], run_hash: str,
+                     init_weights: dict[str, str] | None = None) -> None:
+        """``config.json``: the configuration, its hash and (pretrained init) the file that initialised
+        the encoder, with its sha256."""
         self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.config_file, {**config_dict, "run_hash": run_hash})
+        extra = {} if init_weights is None else {"init_weights": init_weights}
+        atomic_write_json(self.config_file, {**config_dict, "run_hash": run_hash, **extra})
 
     def read_config_dict(self) -> dict[str, Any]:
+        """The TrainConfig fields of ``config.json`` (without the hash and the init record)."""
         data = json.loads(self.config_file.read_text(encoding="utf-8"))
         data.pop("run_hash", None)
+        data.pop("init_weights", None)
         return data
+
+    def read_init_weights(self) -> dict[str, str] | None:
+        """The pretrained file recorded in ``config.json`` (init, file, sha256, source), or None."""
+        return json.loads(self.config_file.read_text(encoding="utf-8")).get("init_weights")
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         save_tensors_and_meta(self.checkpoint_file, state)

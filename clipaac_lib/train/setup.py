@@ -28,14 +28,17 @@ from clipaac_lib.data import (
     make_synthetic_clotho,
 )
 from clipaac_lib.devices import resolve_device
+from clipaac_lib.download import file_hash
 from clipaac_lib.model import CLIPAAC, ModelConfig, tokenize
-from clipaac_lib.pretrained import apply_init, freeze_encoder
+from clipaac_lib.pretrain import ensure_pretrained
+from clipaac_lib.pretrained import INIT_WEIGHTS, apply_init, download_weights, freeze_encoder
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir
 
 __all__ = ["TrainData", "seed_everything", "default_num_workers", "data_root", "open_split",
            "open_test_split", "load_data", "untrained_model", "model_sample_rate", "build_model_config", "build_model", "collate_train",
+           "InitWeights", "init_weights",
            "LimitedDataset"]
 
 
@@ -218,16 +221,49 @@ def build_model_config(config: TrainConfig, vocab_size: int) -> ModelConfig:
         raise ValueError(f"model_overrides {config.model_overrides!r} give an invalid ModelConfig: {err}") from err
 
 
+@dataclass(frozen=True)
+class InitWeights:
+    """The file an initialisation strategy loads: ``source`` is ``"published"`` (AudioCLIP's release,
+    for ``model_config="paper"``) or ``"book"`` (the book's own pretraining, :mod:`clipaac_lib.pretrain`,
+    for every other architecture); ``sha256`` goes into the run's ``config.json``."""
+
+    init: str
+    path: Path
+    sha256: str
+    source: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"init": self.init, "file": self.path.name, "sha256": self.sha256, "source": self.source}
+
+
+def init_weights(config: TrainConfig, model_config: ModelConfig) -> InitWeights | None:
+    """The checkpoint ``config.init`` loads (None for ``"random"``): the published file for the paper's
+    preset (downloaded when absent), the book's own pretraining otherwise (made when absent: about two
+    minutes on 2 CPU cores for the small model, once per cache)."""
+    if config.init == "random":
+        return None
+    if config.model_config == "paper":
+        path = download_weights(INIT_WEIGHTS[config.init])
+        return InitWeights(config.init, path, file_hash(path, "sha256"), "published")
+    made = ensure_pretrained(config.init, model_config, config.pretrain_config(), progress=config.progress)
+    return InitWeights(config.init, made.path, made.sha256, "book")
+
+
 def build_model(config: TrainConfig, vocab_size: int, device: torch.device,
                 init: bool = True) -> tuple[CLIPAAC, ModelConfig]:
     """A fresh model on ``device`` (seed it first for reproducible weights), initialised with
-    ``config.init`` and frozen with ``config.freeze_encoder``; returns ``(model, model_config)``.
-    With ``alpha == 0`` the model has no text head: nothing would train it, and the paper's systems
-    without contrastive learning "only utilize the audio-head in encoders" (section 4.1)."""
+    ``config.init`` (:func:`init_weights`) and frozen with ``config.freeze_encoder``; returns
+    ``(model, model_config)``. With ``alpha == 0`` the model has no text head: nothing would train it, and
+    the paper's systems without contrastive learning "only utilize the audio-head in encoders"
+    (section 4.1)."""
     model_config = build_model_config(config, vocab_size)
     model = CLIPAAC(model_config)
-    if init:
-        apply_init(model, config.init)
+    if init and config.init != "random":
+        state = torch.random.get_rng_state()  # making the pretrained file must not move the run's seed
+        weights = init_weights(config, model_config)
+        torch.random.set_rng_state(state)
+        assert weights is not None
+        apply_init(model, config.init, checkpoint=weights.path)
     if config.freeze_encoder:
         freeze_encoder(model)
     if config.alpha == 0:  # no contrastive loss: audio head and decoder only (paper Table 1, systems 1-2)

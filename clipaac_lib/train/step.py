@@ -30,7 +30,7 @@ from torch import Tensor
 
 from clipaac_lib.data.cache import INT16_SCALE
 from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
-from clipaac_lib.model import CLIPAAC, ModelConfig
+from clipaac_lib.model import CLIPAAC, CLIPAACOutput, ModelConfig
 from clipaac_lib.model.checks import check_audio_values, check_has_targets, check_token_range
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import PRECISIONS, TrainConfig
@@ -130,23 +130,34 @@ def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
 
 
 def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainConfig, device: torch.device,
-                 autocast: torch.dtype | bool | None, pad_id: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+                 autocast: torch.dtype | bool | None, pad_id: int = 0, *,
+                 audio_cache: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
     process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling).
 
     ``batch``: ``audio`` (B, S) int16 or float, ``text_tokens`` (B, 77), ``caption_in``/``caption_out``
-    (B, M), ``audio_lengths`` (B,), on the CPU (as the loader gives them) or already on ``device``.
+    (B, M), ``audio_lengths`` (B,), ``clip_index`` (B,), on the CPU (as the loader gives them) or already
+    on ``device``. ``audio_cache`` (N, L): with a frozen encoder, the audio embedding of every training
+    clip (:func:`clipaac_lib.train.frozen.audio_embedding_cache`); the step then takes
+    ``audio_cache[clip_index]`` instead of running the audio head (single process only).
     """
     checked = check_batch(batch, unwrap(model).config, pad_id)
-    audio = audio_to_device(batch["audio"], device)  # (B, S) float
     contrastive = unwrap(model).text is not None  # no text head (alpha = 0): caption loss only
     text_tokens = batch["text_tokens"].to(device, non_blocking=True) if contrastive else None  # (B, 77)
     caption_in = batch["caption_in"].to(device, non_blocking=True)  # (B, M)
     caption_out = batch["caption_out"].to(device, non_blocking=True)  # (B, M)
-    lengths = batch["audio_lengths"].to(device, non_blocking=True)  # (B,)
     amp = autocast_context(device, autocast)
-    with amp:
-        out = model(audio, text_tokens, caption_in, lengths, check_values=not checked)  # logits (B, M, V)
+    if audio_cache is not None:
+        if D.is_distributed():
+            raise RuntimeError("the audio embedding cache is for single-process training only")
+        with amp:
+            out = _forward_cached(unwrap(model), audio_cache, batch["clip_index"], text_tokens, caption_in,
+                                  check_values=not checked)  # logits (B, M, V)
+    else:
+        audio = audio_to_device(batch["audio"], device)  # (B, S) float
+        lengths = batch["audio_lengths"].to(device, non_blocking=True)  # (B,)
+        with amp:
+            out = model(audio, text_tokens, caption_in, lengths, check_values=not checked)  # logits (B, M, V)
     if contrastive:
         audio_emb, text_emb = _at_least_fp32(out.audio_emb), _at_least_fp32(out.text_emb)  # (B, L) each
         if D.is_distributed():  # one gather for both (its shard sizes are read on the host once, not twice)
@@ -171,6 +182,22 @@ def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainCon
     loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=config.alpha)
     l_ce_global = D.global_sum_tensor(l_ce.detach() * share)  # the global caption loss, for the logs
     return loss, l_cl.detach(), l_ce_global
+
+
+def _forward_cached(model: CLIPAAC, audio_cache: Tensor, clip_index: Tensor, text_tokens: Tensor | None,
+                    caption_in: Tensor, *, check_values: bool) -> CLIPAACOutput:
+    """:meth:`CLIPAAC.forward` of a frozen encoder from cached audio embeddings: A = ``audio_cache`` rows
+    ``clip_index`` (B,), the memory from A (:meth:`CLIPAAC.memory_from_embedding`), the frozen text head
+    under ``no_grad`` (its embeddings only enter the logged contrastive loss), the decoder.
+    Notebook: ``notebooks/06_ablations.ipynb``."""
+    audio_emb = audio_cache[clip_index.to(audio_cache.device, non_blocking=True)]  # (B, L)
+    encoding = model.memory_from_embedding(audio_emb)  # memory (B, 1, d)
+    with torch.no_grad():
+        text_emb = (model.encode_text(text_tokens, check_values=check_values)
+                    if text_tokens is not None else None)  # (B, L)
+    logits = model.decode(encoding.memory, caption_in, encoding.memory_mask,
+                          check_values=check_values)  # (B, M, V)
+    return CLIPAACOutput(logits, audio_emb, text_emb, model.logit_scale.detach())
 
 
 def autocast_context(device: torch.device, autocast: torch.dtype | bool | None) -> Any:

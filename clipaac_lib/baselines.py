@@ -1,0 +1,317 @@
+"""Baselines: the yardsticks every caption score is shown beside.
+
+A CIDEr-D of 0.4 means little alone. Three reference points say what it is worth:
+
+- **constant caption**: the most frequent training caption (after
+  :func:`~clipaac_lib.data.text.normalize_caption`), given for every test clip. What a system earns
+  by knowing only which sentence is typical, without listening;
+- **shuffled**: the model's own captions, each given to a random *other* clip (a seeded derangement).
+  What the model's language alone earns, with the link to the audio cut;
+- **human**: caption_1 of each clip scored against captions 2-5 of the same clip. Human captions
+  are scored against 4 references, not 5 (one fewer than everything else, which lowers their
+  scores a little); the ``references`` column of the table says so.
+
+The **gap share** of a metric is ``(model - constant) / (human - constant)``: the fraction of the
+way from the constant caption to people that the model covers (NaN when human == constant).
+
+>>> refs = split_references(folder, "test")                            # doctest: +SKIP
+>>> b = compute_baselines(split_references(folder, "train"), refs, captions)  # doctest: +SKIP
+>>> b.table; b.gap_shares(); print(b.describe("cider_d"))              # doctest: +SKIP
+
+Only the CSV files are read (no audio). This module imports nothing from :mod:`clipaac_lib.train`
+(the training code may import it). Explained in ``notebooks/05_train.ipynb``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clipaac_lib.data.clotho import SPLITS, dataset_folder
+from clipaac_lib.data.clotho_csv import read_captions_csv
+from clipaac_lib.data.text import normalize_caption
+
+__all__ = [
+    "CONSTANT_ROW",
+    "MODEL_ROW",
+    "SHUFFLED_ROW",
+    "Baselines",
+    "compute_baselines",
+    "constant_caption",
+    "gap_share",
+    "human_split",
+    "shuffled",
+    "split_references",
+]
+
+CONSTANT_ROW = "constant caption"
+SHUFFLED_ROW = "shuffled"
+MODEL_ROW = "model"
+REFERENCES_COLUMN = "references"
+
+METRIC_NAMES: dict[str, str] = {
+    "bleu_1": "BLEU-1",
+    "bleu_2": "BLEU-2",
+    "bleu_3": "BLEU-3",
+    "bleu_4": "BLEU-4",
+    "meteor": "METEOR",
+    "rouge_l": "ROUGE-L",
+    "cider_d": "CIDEr-D",
+    "spice": "SPICE",
+    "spider": "SPIDEr",
+}
+
+Evaluate = Callable[[Sequence[str], Sequence[Sequence[str]]], Mapping[str, Any]]
+
+
+# -- the three yardsticks -------------------------------------------------------------------------------
+def constant_caption(train_references: Sequence[Sequence[str]]) -> str:
+    """The most frequent normalised caption of ``train_references`` (one list of captions per clip).
+
+    Captions are counted after :func:`~clipaac_lib.data.text.normalize_caption`, so ``"A dog barks."``
+    and ``"a dog barks"`` count as one. Among equally frequent captions the first in sorted order
+    wins. Returns the normalised text.
+    """
+    counts = Counter(normalize_caption(c) for refs in train_references for c in refs)
+    counts.pop("", None)  # a caption of punctuation only is no caption
+    if not counts:
+        raise ValueError("constant_caption needs training captions; train_references holds none")
+    top = max(counts.values())
+    return min(c for c, n in counts.items() if n == top)
+
+
+def shuffled(captions: Sequence[str], seed: int = 0) -> list[str]:
+    """``captions`` moved to other clips: clip ``i`` gets ``captions[p[i]]`` with ``p[i] != i``.
+
+    ``p`` is a uniformly drawn derangement (a permutation with no fixed point) from
+    ``numpy.random.default_rng(seed)``: the same seed gives the same assignment.
+    """
+    n = len(captions)
+    if n == 1:
+        raise ValueError("shuffled needs at least 2 clips to give each caption to another clip; got 1")
+    if n == 0:
+        return []
+    rng = np.random.default_rng(seed)
+    while True:  # rejection: about e (2.72) draws on average, whatever n
+        perm = rng.permutation(n)
+        if not np.any(perm == np.arange(n)):
+            return [captions[int(j)] for j in perm]
+
+
+def human_split(references: Sequence[Sequence[str]]) -> tuple[list[str], list[list[str]]]:
+    """``(hypotheses, references)``: caption_1 of each clip, and the clip's other captions.
+
+    Raises ValueError naming the clip when a clip has fewer than 2 captions.
+    """
+    hypotheses: list[str] = []
+    rest: list[list[str]] = []
+    for i, refs in enumerate(references):
+        if isinstance(refs, str) or len(refs) < 2:
+            got = "a str" if isinstance(refs, str) else f"{len(refs)} caption(s)"
+            raise ValueError(
+                f"clip {i} has {got}; the human baseline needs at least 2 captions per clip "
+                "(the first is scored against the others)"
+            )
+        hypotheses.append(refs[0])
+        rest.append(list(refs[1:]))
+    return hypotheses, rest
+
+
+def gap_share(model: float, constant: float, human: float) -> float:
+    """``(model - constant) / (human - constant)``: 0 at the constant caption, 1 at human level.
+
+    NaN when ``human == constant`` (no gap to close) or when any input is NaN.
+    """
+    if human == constant:
+        return math.nan
+    return (model - constant) / (human - constant)
+
+
+# -- the table ------------------------------------------------------------------------------------------
+def _metric_label(metric: str) -> str:
+    return METRIC_NAMES.get(metric, metric)
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.2f}"
+
+
+@dataclass
+class Baselines:
+    """Scores of the yardsticks (and of the model, when given) on one test set.
+
+    ``table``: one row per system (``"constant caption"``, ``"shuffled"``, ``"model"`` when scored,
+    ``"human (4 refs)"``), one column per metric (NaN where a metric was not computed, e.g. SPICE
+    without CoreNLP), and ``references``: how many reference captions each row was scored against.
+    ``constant``: the constant caption's text. ``shuffled_source``: whose captions the shuffled row
+    moved (``"model"``, or ``"human caption_1"`` when no model captions were given).
+    """
+
+    table: pd.DataFrame
+    constant: str
+    shuffled_source: str = "model"
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metric columns (every column but ``references``)."""
+        return [c for c in self.table.columns if c != REFERENCES_COLUMN]
+
+    @property
+    def human_row(self) -> str:
+        """The name of the human row, e.g. ``"human (4 refs)"``."""
+        rows = [r for r in self.table.index if str(r).startswith("human")]
+        if len(rows) != 1:
+            raise ValueError(f"expected one human row in the baselines table, found {rows}")
+        return rows[0]
+
+    @property
+    def has_model(self) -> bool:
+        return MODEL_ROW in self.table.index
+
+    def gap_shares(self) -> pd.Series:
+        """Per metric, the share of the constant-to-human gap the model closes (see :func:`gap_share`)."""
+        if not self.has_model:
+            raise ValueError(
+                "no model row in the baselines table: pass model_captions to compute_baselines "
+                "to get gap shares"
+            )
+        row = self.table.loc
+        shares = {
+            m: gap_share(float(row[MODEL_ROW, m]), float(row[CONSTANT_ROW, m]), float(row[self.human_row, m]))
+            for m in self.metrics
+        }
+        return pd.Series(shares, name="gap share", dtype=float)
+
+    def describe(self, metric: str = "cider_d") -> str:
+        """One line of English on ``metric``, e.g. ``"CIDEr-D: constant caption 0.25, shuffled 0.22,
+        model 1.05, human (4 refs) 1.80: the model closes 52% of the constant-to-human gap"``."""
+        if metric not in self.metrics:
+            raise KeyError(f"no metric {metric!r} in the baselines table; it has {', '.join(self.metrics)}")
+        col = self.table[metric]
+        order = [CONSTANT_ROW, SHUFFLED_ROW, *([MODEL_ROW] if self.has_model else []), self.human_row]
+        line = f"{_metric_label(metric)}: " + ", ".join(f"{r} {_fmt(float(col[r]))}" for r in order)
+        if not self.has_model:
+            return line
+        constant, human = float(col[CONSTANT_ROW]), float(col[self.human_row])
+        share = gap_share(float(col[MODEL_ROW]), constant, human)
+        if math.isnan(share):
+            return f"{line}: no gap share (human and constant caption score the same, or a score is missing)"
+        if human < constant:
+            return (f"{line}: the human captions score below the constant caption here, "
+                    f"so the gap share ({share:.0%}) means nothing")
+        if share < 0:
+            return f"{line}: the model scores below the constant caption (gap share {share:.0%})"
+        return f"{line}: the model closes {share:.0%} of the constant-to-human gap"
+
+    def __str__(self) -> str:
+        return self.table.to_string()
+
+
+def _reference_count(references: Sequence[Sequence[str]]) -> float | int:
+    """The number of references per clip: an int when every clip has as many, else the mean."""
+    counts = {len(refs) for refs in references}
+    if len(counts) == 1:
+        return counts.pop()
+    return float(np.mean([len(refs) for refs in references]))
+
+
+def _scores_row(scores: Mapping[str, Any]) -> dict[str, float]:
+    """The scalar scores of an ``evaluate`` result as floats (None -> NaN; ``per_clip`` and other
+    non-scalars are left out)."""
+    row: dict[str, float] = {}
+    for key, value in scores.items():
+        if value is None:
+            row[key] = math.nan
+        elif isinstance(value, Real):
+            row[key] = float(value)
+    return row
+
+
+def _default_evaluate() -> Evaluate:
+    from clipaac_lib.metrics import evaluate_captions  # Java tools; imported only when scoring for real
+
+    return evaluate_captions
+
+
+def compute_baselines(
+    train_references: Sequence[Sequence[str]],
+    test_references: Sequence[Sequence[str]],
+    model_captions: Sequence[str] | None = None,
+    *,
+    seed: int = 0,
+    evaluate: Evaluate | None = None,
+) -> Baselines:
+    """Score the constant caption, the shuffled captions, the human captions (and the model) on a test set.
+
+    ``train_references`` / ``test_references``: the captions of each training / test clip (see
+    :func:`split_references`); ``model_captions``: the model's caption of each test clip, in the same
+    order. ``evaluate(candidates, references) -> {metric: score}`` defaults to
+    :func:`clipaac_lib.metrics.evaluate_captions` (needs Java); each row is one call on the whole
+    test set (CIDEr-D needs the corpus). The shuffled row moves the model's captions (seeded by
+    ``seed``); without model captions it moves the human caption_1 of each clip instead.
+    """
+    test_references = [list(refs) for refs in test_references]
+    if model_captions is not None and len(model_captions) != len(test_references):
+        raise ValueError(
+            f"model_captions has {len(model_captions)} captions but test_references has "
+            f"{len(test_references)} clips: give one caption per test clip, in the same order"
+        )
+    score = evaluate if evaluate is not None else _default_evaluate()
+    constant = constant_caption(train_references)
+    human_hyps, human_refs = human_split(test_references)
+    moved = list(model_captions) if model_captions is not None else human_hyps
+    all_refs = _reference_count(test_references)
+    human_count = _reference_count(human_refs)
+    human_name = f"human ({human_count} refs)" if isinstance(human_count, int) else "human (n-1 refs)"
+
+    runs: list[tuple[str, Sequence[str], Sequence[Sequence[str]], float | int]] = [
+        (CONSTANT_ROW, [constant] * len(test_references), test_references, all_refs),
+        (SHUFFLED_ROW, shuffled(moved, seed), test_references, all_refs),
+    ]
+    if model_captions is not None:
+        runs.append((MODEL_ROW, list(model_captions), test_references, all_refs))
+    runs.append((human_name, human_hyps, human_refs, human_count))
+
+    rows: dict[str, dict[str, float]] = {}
+    for name, candidates, references, count in runs:
+        rows[name] = {**_scores_row(score(candidates, references)), REFERENCES_COLUMN: count}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    metrics = [c for c in table.columns if c != REFERENCES_COLUMN]
+    table = table[[*metrics, REFERENCES_COLUMN]].astype({m: float for m in metrics})
+    table.index.name = "captions"
+    return Baselines(table=table, constant=constant,
+                     shuffled_source="model" if model_captions is not None else "human caption_1")
+
+
+# -- reading a split's captions -------------------------------------------------------------------------
+def split_references(root: str | os.PathLike[str], split: str) -> list[list[str]]:
+    """The captions of each clip of ``split``, as written in the Clotho CSV files (no audio is read).
+
+    ``root``: the folder holding ``clotho_captions_*.csv`` (or the dataset root above its
+    ``clotho_v2.1`` folder); for a training run's data use ``clipaac_lib.train.setup.data_root(config)``.
+    ``split``: ``train`` (development then validation), ``test`` (evaluation), or a Clotho split name
+    (``development``, ``validation``, ``evaluation``). Clips come in the order of the CSV files, the
+    order of :class:`~clipaac_lib.data.ClothoDataset`; a bad row raises (as the dataset does).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    folder = dataset_folder(root)
+    out: list[list[str]] = []
+    for source in SPLITS[split]:
+        path = Path(folder) / f"clotho_captions_{source}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} not found: the '{split}' split needs clotho_captions_{source}.csv in {folder}"
+            )
+        rows, _ = read_captions_csv(path, on_error="raise")
+        out.extend(list(row.captions) for row in rows)
+    return out
