@@ -1,40 +1,52 @@
-"""The paper's ablation grids as training jobs, each one :func:`clipaac_lib.train.train` call.
+"""The paper's ablation grids as training jobs over seeds, each one :func:`clipaac_lib.train.train` call.
 
 - Table 1: encoder initialisation (random, audio-only, audio-text frozen, audio-text), batch 8;
 - Table 2: contrastive weight alpha (0, 0.1, 0.2, 0.3 at batch 8) and batch size (4, 8, 16 at alpha 0.2),
-  with the encoder of system 4 (AudioCLIP init), or ``random`` where the weights are not available.
+  with the encoder of system 4 (AudioCLIP init, fine-tuned): the published file for the paper-size model,
+  the book's own pretraining (:mod:`clipaac_lib.pretrain`) for any other. Never another encoder.
 
-:func:`run_grid` trains each system (or finds it already finished with
-:func:`~clipaac_lib.train.find_run`), keeps a JSON record per system (its configuration, run directory
-and scores) and returns one row per system. It needs only the installed package (no notebook, no
-repository). Systems whose pre-trained weights are not available (offline, not downloaded) are reported
-as such, never run with other weights. Notebook: ``notebooks/06_ablations.ipynb``.
+:func:`run_grid` trains each system for each seed (or finds the run already finished with
+:func:`~clipaac_lib.train.find_run`: systems 4 and 8 are one configuration, so one run), keeps a JSON
+record per (system, seed) and returns one row per run. :func:`summarize` gives mean and seed spread per
+system, :func:`side_by_side` sets them beside the paper's numbers, :func:`plot_systems` draws them with
+the noise band of the reference system and the baselines (:mod:`clipaac_lib.baselines`). Whether each
+finding of the paper is reproduced is :mod:`clipaac_lib.findings`'s call. It needs only the installed
+package (no notebook, no repository). Notebook: ``notebooks/06_ablations.ipynb``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from clipaac_lib.analysis import similarity_matrix
+from clipaac_lib.baselines import CONSTANT_ROW, Baselines, gap_share
 from clipaac_lib.fileio import atomic_write_json
-from clipaac_lib.paper import METRIC_COLUMNS, TABLE1, TABLE2, paper_table
+from clipaac_lib.findings import seed_table
+from clipaac_lib.paper import METRIC_COLUMNS, TABLE1, TABLE2
 from clipaac_lib.paths import subdir
 from clipaac_lib.pretrained import INIT_WEIGHTS, weights_present
 from clipaac_lib.train import RunResult, TrainConfig, find_run, train
 from clipaac_lib.train.setup import open_test_split, untrained_model
 
-__all__ = ["Job", "parse_tables", "available_init", "table1_jobs", "table2_jobs", "run_job", "run_grid",
-           "side_by_side", "plot_table2", "figure2_similarities", "plot_figure2"]
+__all__ = ["Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "init_available",
+           "table1_jobs", "table2_jobs", "run_job", "run_grid", "summarize", "side_by_side", "plot_systems",
+           "figure2_similarities", "plot_figure2"]
+
+#: The paper's reference system (AudioCLIP init, fine-tuned, alpha 0.2, batch 8): Table 1's 4 = Table 2's 8.
+REFERENCE_SYSTEM = 4
+#: Scores summarised over seeds: the caption metrics the paper reports and audio-to-text recall@1.
+SUMMARY_METRICS = [*METRIC_COLUMNS, "a2t_r1"]
 
 
 @dataclass
@@ -44,13 +56,13 @@ class Job:
     system: int
     params: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def name(self) -> str:
-        return f"system{self.system:02d}"
+    def name(self, seed: int) -> str:
+        return f"system{self.system:02d}-seed{seed}"
 
-    def config(self) -> TrainConfig:
+    def config(self, seed: int | None = None) -> TrainConfig:
         """The validated training configuration of this system (bad parameters fail here, by name)."""
-        return TrainConfig(**self.params).validate()
+        params = self.params if seed is None else {**self.params, "seed": seed}
+        return TrainConfig(**params).validate()
 
 
 def parse_tables(text: str) -> set[str]:
@@ -61,12 +73,27 @@ def parse_tables(text: str) -> set[str]:
     return tables
 
 
-def available_init(init: str) -> str:
-    """``init`` when its weights are present, else ``"random"`` (saying so): the Table 2 encoder."""
-    if weights_present(init):
-        return init
-    print(f"{init} weights ({INIT_WEIGHTS[init]}) not available: Table 2 runs with a random encoder")
-    return "random"
+def parse_seeds(seeds: int | str | Sequence[int]) -> list[int]:
+    """``3`` -> ``[0, 1, 2]``; ``"0,5"`` or ``[0, 5]`` -> ``[0, 5]``: the seeds of a grid."""
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds}")
+        return list(range(seeds))
+    parts = seeds.split(",") if isinstance(seeds, str) else list(seeds)
+    try:
+        values = [int(str(p).strip()) for p in parts if str(p).strip()]
+    except ValueError:
+        raise ValueError(f"seeds must be integers such as '0,1,2', got {seeds!r}") from None
+    if not values or len(set(values)) != len(values) or min(values) < 0:
+        raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
+    return values
+
+
+def init_available(config: TrainConfig) -> bool:
+    """True when the encoder initialisation of ``config`` can run here: ``random``; any init for a model
+    other than ``paper`` (the book makes its own pretrained files); the published file, already in the
+    cache, for the paper-size model."""
+    return config.init == "random" or config.model_config != "paper" or weights_present(config.init)
 
 
 def table1_jobs(**common: Any) -> list[Job]:
@@ -74,73 +101,119 @@ def table1_jobs(**common: Any) -> list[Job]:
     return [Job(sid, {**common, **setting, "batch_size": 8}) for sid, (setting, _) in TABLE1.items()]
 
 
-def table2_jobs(init: str = "audio_text", **common: Any) -> list[Job]:
-    """Paper Table 2: systems 5-10 (alpha and batch size) with encoder initialisation ``init``."""
-    return [Job(sid, {**common, **setting, "init": init}) for sid, (setting, _) in TABLE2.items()]
+def table2_jobs(**common: Any) -> list[Job]:
+    """Paper Table 2: systems 5-10 (alpha and batch size), all with system 4's encoder (AudioCLIP init)."""
+    return [Job(sid, {**common, **setting}) for sid, (setting, _) in TABLE2.items()]
 
 
-def run_job(job: Job, record_dir: str | os.PathLike[str], *, progress: bool = False) -> RunResult:
-    """Train ``job`` (a finished run of the same configuration is found, not retrained) and write its
-    record ``<record_dir>/<job.name>.json``: parameters, run directory, hash and test scores."""
-    config = job.config().replace(progress=progress)
+def run_job(job: Job, seed: int, record_dir: str | os.PathLike[str], *, progress: bool = False) -> RunResult:
+    """Train ``job`` with ``seed`` (a finished run of the same configuration is found, not retrained) and
+    write its record ``<record_dir>/<job.name(seed)>.json``: parameters, run directory, hash and scores."""
+    config = job.config(seed).replace(progress=progress)
     result = find_run(config)
     if result is None or result.scores is None:
         result = train(config)
-    record = {"system": job.system, "params": job.params, "run_dir": str(result.run_dir),
+    record = {"system": job.system, "seed": seed, "params": job.params, "run_dir": str(result.run_dir),
               "run_hash": result.run_hash, "epochs": result.epochs_completed,
               "train_seconds": result.train_seconds, "scores": result.scores}
-    atomic_write_json(Path(record_dir) / f"{job.name}.json", record)
+    atomic_write_json(Path(record_dir) / f"{job.name(seed)}.json", record)
     return result
 
 
 def _score_row(result: RunResult) -> dict[str, Any]:
     metrics = (result.scores or {}).get("metrics") or {}
-    return {**{m: metrics.get(m) for m in METRIC_COLUMNS},
-            "a2t_r1": ((result.scores or {}).get("retrieval") or {}).get("a2t_r1"), "run_dir": str(result.run_dir)}
+    recall = ((result.scores or {}).get("retrieval") or {}).get("a2t_r1")
+    return {**{m: metrics.get(m) for m in METRIC_COLUMNS}, "a2t_r1": recall,
+            "train_seconds": result.train_seconds, "run_dir": str(result.run_dir)}
 
 
-def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *,
-             progress: bool = False) -> pd.DataFrame:
-    """Run every job whose weights are available; return a DataFrame indexed by system: its parameters,
-    ``status`` ("ran" or why not), the test metrics and audio-to-text recall@1.
+def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *, seeds: Sequence[int] = (0,),
+             seeded: Collection[int] | None = None, progress: bool = False) -> pd.DataFrame:
+    """Run every job whose encoder is available, for ``seeds``; return one row per (system, seed): its
+    parameters, ``status`` ("ran" or why not), the test metrics, audio-to-text recall@1 and training time.
 
-    The per-system JSON records go to ``out_dir`` (default ``<cache>/ablations``); ``progress`` shows each
-    run's own progress bars (the grid always shows one bar over its systems).
+    ``seeded``: the systems that run every seed (None: all); the others run ``seeds[0]`` only, and the
+    seed spread of a seeded system (the reference) stands for theirs. The per-run JSON records go to
+    ``out_dir`` (default ``<cache>/ablations``); ``progress`` shows each run's own progress bars (the grid
+    always shows one bar over its runs).
     """
     out_dir = Path(subdir("ablations") if out_dir is None else out_dir)
+    seeds = list(seeds)
+    plan = [(job, seed) for job in jobs for seed in (seeds if seeded is None or job.system in seeded else seeds[:1])]
     rows = []
-    for job in tqdm(jobs, desc="ablation systems"):
-        init = job.params.get("init", "random")
-        row: dict[str, Any] = {"system": job.system, **job.params}
-        if not weights_present(init):
-            row["status"] = f"not run: {INIT_WEIGHTS[init]} not available offline"
+    for job, seed in tqdm(plan, desc="ablation runs (system, seed)"):
+        row: dict[str, Any] = {"system": job.system, **job.params, "seed": seed}
+        config = job.config(seed)
+        if not init_available(config):
+            row["status"] = f"not run: {INIT_WEIGHTS[config.init]} not available offline"
         else:
-            row.update(status="ran", **_score_row(run_job(job, out_dir, progress=progress)))
+            row.update(status="ran", **_score_row(run_job(job, seed, out_dir, progress=progress)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize(records: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """One row per system of the runs that ran: its ``keys`` settings, then mean and sd over seeds of
+    every score (:func:`clipaac_lib.findings.seed_table`) and ``n_seeds``."""
+    ran = records[records["status"] == "ran"]
+    metrics = [m for m in SUMMARY_METRICS if m in ran.columns]
+    numeric = ran[["system", "seed"]].join(ran[metrics].apply(pd.to_numeric, errors="coerce"))
+    settings = ran.groupby("system")[list(keys)].first()
+    return settings.join(seed_table(numeric, metrics))
+
+
+def side_by_side(summary: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str],
+                 metrics: Sequence[str] = ("bleu_4", "meteor", "cider_d"),
+                 baselines: Baselines | None = None) -> pd.DataFrame:
+    """Ours (``mean ± sd`` over seeds, or the single value) beside the paper's, one row per system; with
+    ``baselines``, also the share of the constant-to-human CIDEr-D gap our mean closes."""
+    rows = []
+    for system in paper.index:
+        row: dict[str, Any] = {"system": system, **{k: paper.loc[system, k] for k in keys if k in paper}}
+        for m in metrics:
+            row[f"{m} paper"] = f"{paper.loc[system, m]:.3f}"
+            row[f"{m} ours"] = _mean_sd(summary, system, m)
+        row["seeds"] = int(summary.loc[system, "n_seeds"]) if system in summary.index else 0
+        if baselines is not None and system in summary.index:
+            table = baselines.table["cider_d"]
+            share = gap_share(float(summary.loc[system, "cider_d_mean"]), float(table[CONSTANT_ROW]),
+                              float(table[baselines.human_row]))
+            row["CIDEr-D gap share"] = f"{share:.0%}"
         rows.append(row)
     return pd.DataFrame(rows).set_index("system")
 
 
-def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Our scores and the paper's for each system that ran, one row per (system, source)."""
-    ran = ours[ours["status"] == "ran"]
-    mine = ran[keys + METRIC_COLUMNS].assign(source="ours")
-    theirs = paper.loc[:, keys + METRIC_COLUMNS].assign(source="paper")
-    return pd.concat([theirs, mine]).reset_index().set_index(["system", "source"]).sort_index()
+def _mean_sd(summary: pd.DataFrame, system: int, metric: str) -> str:
+    if system not in summary.index or pd.isna(summary.loc[system, f"{metric}_mean"]):
+        return "not run"
+    mean, sd = summary.loc[system, f"{metric}_mean"], summary.loc[system, f"{metric}_sd"]
+    return f"{mean:.3f}" if pd.isna(sd) else f"{mean:.3f} ± {sd:.3f}"
 
 
-def plot_table2(ours: pd.DataFrame, metrics: tuple[str, ...] = ("cider_d", "bleu_4", "meteor")) -> plt.Figure:
-    """Metrics against alpha (batch 8) and against batch size (alpha 0.2): ours solid, the paper's dashed."""
-    ran = ours[ours["status"] == "ran"].assign(source="ours")
-    both = pd.concat([ran, paper_table(TABLE2).assign(source="paper")], ignore_index=True)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
-    for ax, (x, fixed, value) in zip(axes, [("alpha", "batch_size", 8), ("batch_size", "alpha", 0.2)], strict=True):
-        long = both[both[fixed] == value].melt(id_vars=[x, "source"], value_vars=list(metrics),
-                                                var_name="metric", value_name="score")
-        sns.lineplot(long, x=x, y="score", hue="metric", style="source", markers=True, ax=ax,
-                     legend=ax is axes[1])
-        ax.set(title=f"{fixed} = {value}")
-    axes[1].set_xscale("log", base=2)
-    sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
+def plot_systems(summary: pd.DataFrame, metric: str = "cider_d", *, reference: int = REFERENCE_SYSTEM,
+                 baselines: Baselines | None = None, title: str = "") -> plt.Figure:
+    """``metric`` of each system: mean over seeds with ±1 sd bars, a band of ±2 sd of the ``reference``
+    system around every single-seed bar (differences inside it are noise), and horizontal lines at the
+    ``baselines``' constant caption, shuffled and human scores."""
+    systems = list(summary.index)
+    means = summary[f"{metric}_mean"].to_numpy(dtype=float)
+    sds = summary[f"{metric}_sd"].to_numpy(dtype=float)
+    ref_sd = float(summary.loc[reference, f"{metric}_sd"]) if reference in summary.index else float("nan")
+    fig, ax = plt.subplots(figsize=(1.2 * len(systems) + 3, 3.6))
+    x = np.arange(len(systems))
+    ax.bar(x, means, color=["tab:blue" if s == reference else "tab:cyan" for s in systems])
+    ax.errorbar(x, means, yerr=np.nan_to_num(sds), fmt="none", ecolor="black", capsize=4, label="±1 sd (seeds)")
+    if not np.isnan(ref_sd):
+        for xi, mean, sd in zip(x, means, sds, strict=True):
+            if np.isnan(sd):  # one seed: the reference's spread stands in
+                ax.fill_between([xi - 0.4, xi + 0.4], mean - 2 * ref_sd, mean + 2 * ref_sd, color="gray", alpha=0.3,
+                                label="±2 sd of the reference" if xi == x[np.isnan(sds)][0] else None)
+    lines = {} if baselines is None else baselines.table[metric].drop("model", errors="ignore").to_dict()
+    for (name, value), style in zip(lines.items(), (":", "--", "-."), strict=False):
+        ax.axhline(value, color="tab:red", linestyle=style, linewidth=1, label=f"{name} ({value:.2f})")
+    ax.set_xticks(x, [f"system {s}" + (" (ref.)" if s == reference else "") for s in systems])
+    ax.set(ylabel=metric, title=title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
 
@@ -159,6 +232,8 @@ def figure2_similarities(run: RunResult, n: int = 8, device: str | torch.device 
 
 def plot_figure2(before: Tensor, after: Tensor) -> plt.Figure:
     """Two heat maps, (A) before and (B) after training, as in the paper's Figure 2."""
+    import seaborn as sns
+
     n = before.shape[0]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, sim, title in [(axes[0], before, "(A) before training"), (axes[1], after, "(B) after training")]:

@@ -119,8 +119,8 @@ ROWS: tuple[Row, ...] = (
     # ---------------------------------------------------------------- 2.2 contrastive learning, Algorithm 1
     Row("Algorithm 1, step 1: initialise both heads", "2.2",
         '"Initialize the parameters of audio-head ... and text-head"',
-        "`init` = 'random', 'audio' (ESResNeXt on AudioSet) or 'audio_text' (AudioCLIP); weights are downloaded "
-        "into the cache and checked.",
+        "`init` = 'audio_text' (AudioCLIP, the default), 'audio' (ESResNeXt on AudioSet) or 'random'; the paper "
+        "model downloads the published files, any other size loads the book's own pretraining; sha256 checked.",
         "clipaac_lib.pretrained.apply_init", "tests/test_pretrained.py::test_apply_init_downloads_and_loads"),
     Row("Algorithm 1, step 2: initialise the temperature", "2.2", '"Initialize temperature parameter t"',
         "A parameter `logit_scale_at` = log(1/t); 1/t = clamp(exp(logit_scale_at), 1, 100) as in AudioCLIP.",
@@ -324,8 +324,22 @@ ROWS: tuple[Row, ...] = (
         _MODEL + "freeze_encoder", _T_MODEL + "test_freeze_encoder_keeps_weights_and_batchnorm_statistics"),
     Row("Table 2: α and batch size", "4.2", '"α" 0 to 0.3, "B.S." 4, 8 and 16',
         "Systems 5-10: α 0, 0.1, 0.2, 0.3 at batch size 8, batch sizes 4, 8, 16 at α 0.2, with system 4's "
-        "encoder (a random one where AudioCLIP's weights are not available).",
-        "clipaac_lib.paper.TABLE2", "tests/test_ablations.py::test_table2_jobs_are_the_papers_systems"),
+        "encoder (AudioCLIP's, or the book's stand-in for the small model; never another).",
+        "clipaac_lib.paper.TABLE2", "tests/test_ablations.py::test_table2_jobs_are_the_papers_systems_with_system_4s_encoder"),
+    Row("AudioSet and AudioCLIP pretraining (offline)", "2.1", '"pre-trained on Audioset", "initialized by AudioCLIP"',
+        "For the small model the book pretrains its own: tagging a labelled synthetic corpus (other seed, no "
+        "captions), then audio-text contrastive on its class names; saved in the published key layouts.",
+        "clipaac_lib.pretrain.store.ensure_pretrained",
+        "tests/test_pretrain.py::test_pretrained_files_have_the_published_layouts_and_load_with_the_published_loaders"),
+    Row("Table 1, system 3: frozen encoder, embedded once", "4.1", f'{SILENT} — "Frozen: Yes"',
+        "With the encoder frozen, each training clip's audio embedding is computed once and reused at every "
+        "step (the same training as without the cache).",
+        "clipaac_lib.train.frozen.training_audio_cache",
+        "tests/test_train_frozen.py::test_the_cache_gives_the_plain_steps_losses_and_weights"),
+    Row("Seeds and noise", "4", SILENT,
+        "Each system runs over seeds; a difference is an effect only beyond twice the seed spread, then labelled "
+        "reproduced or not reproduced (else within noise).",
+        "clipaac_lib.findings.label_findings", "tests/test_findings.py::test_label"),
     Row("Figure 2: similarity after softmax", "4.2", f'{SILENT} — "cosine similarity (after softmax)"',
         "A softmax over captions: row i is clip i against the captions of all clips, scaled by 1/t.",
         "clipaac_lib.analysis.similarity_matrix", "tests/test_analysis.py::test_similarity_matrix_matches_hand_computation"),

@@ -1,8 +1,24 @@
-"""The ablation grids reproduce the paper's tables' settings, and unavailable weights are reported, not faked."""
+"""The ablation grids reproduce the paper's tables' settings over seeds; unavailable published weights are
+reported, not faked; the seed summary and the side-by-side table are computed from the runs."""
 
 from __future__ import annotations
 
-from clipaac_lib.ablations import run_grid, table1_jobs, table2_jobs
+import math
+
+import pandas as pd
+import pytest
+
+from clipaac_lib.ablations import (
+    Job,
+    parse_seeds,
+    run_grid,
+    side_by_side,
+    summarize,
+    table1_jobs,
+    table2_jobs,
+)
+from clipaac_lib.baselines import Baselines
+from clipaac_lib.paper import TABLE1, paper_table
 
 
 def test_table1_jobs_are_the_papers_systems():
@@ -16,22 +32,59 @@ def test_table1_jobs_are_the_papers_systems():
     assert all(j.params["smoke"] is True and j.params["dataset"] == "synthetic" for j in jobs)
 
 
-def test_table2_jobs_are_the_papers_systems():
-    jobs = table2_jobs("random")
+def test_table2_jobs_are_the_papers_systems_with_system_4s_encoder():
+    jobs = table2_jobs()
     settings = {j.system: (j.params["alpha"], j.params["batch_size"]) for j in jobs}
     # paper Table 2: alpha 0 / 0.1 / 0.2 / 0.3 at batch 8, batch 4 / 16 at alpha 0.2
     assert settings == {5: (0.0, 8), 6: (0.1, 8), 7: (0.2, 4), 8: (0.2, 8), 9: (0.2, 16), 10: (0.3, 8)}
-    assert {j.params["init"] for j in jobs} == {"random"}
+    assert {j.params["init"] for j in jobs} == {"audio_text"}
+    # system 8 is system 4: one configuration, so one run (the same hash)
+    four = next(j for j in table1_jobs() if j.system == 4)
+    eight = next(j for j in jobs if j.system == 8)
+    assert four.config(0).run_hash() == eight.config(0).run_hash()
+    assert four.config(0).run_hash() != four.config(1).run_hash()
 
 
-def test_systems_without_weights_are_reported_not_run(tmp_path, monkeypatch):
+def test_parse_seeds():
+    assert parse_seeds(3) == [0, 1, 2] and parse_seeds("0, 5") == [0, 5] and parse_seeds([2]) == [2]
+    for bad in (0, "a,b", "1,1", "-1"):
+        with pytest.raises(ValueError, match="seeds"):
+            parse_seeds(bad)
+
+
+def test_paper_systems_without_published_weights_are_reported_not_run(tmp_path, monkeypatch):
     monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
-    jobs = [j for j in table1_jobs() if j.params["init"] != "random"]
-    table = run_grid(jobs, tmp_path / "out")
-    assert list(table.index) == [2, 3, 4]
-    assert table.loc[2, "status"] == "not run: ESRNXFBSP.pt not available offline"
-    assert table.loc[4, "status"] == "not run: AudioCLIP-Full-Training.pt not available offline"
+    jobs = [j for j in table1_jobs(model_config="paper") if j.params["init"] != "random"]
+    table = run_grid(jobs, tmp_path / "out", seeds=[0, 1], seeded={4})
+    assert list(zip(table["system"], table["seed"], strict=True)) == [(2, 0), (3, 0), (4, 0), (4, 1)]
+    assert set(table.loc[table["system"] == 2, "status"]) == {"not run: ESRNXFBSP.pt not available offline"}
+    assert set(table.loc[table["system"] == 4, "status"]) == {"not run: AudioCLIP-Full-Training.pt not available offline"}
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_summary_and_side_by_side_by_hand():
+    records = pd.DataFrame([
+        {"system": 1, "seed": 0, "init": "random", "status": "ran", "cider_d": 0.2, "bleu_4": 0.1, "meteor": 0.1},
+        {"system": 4, "seed": 0, "init": "audio_text", "status": "ran", "cider_d": 0.5, "bleu_4": 0.2, "meteor": 0.2},
+        {"system": 4, "seed": 1, "init": "audio_text", "status": "ran", "cider_d": 0.7, "bleu_4": 0.2, "meteor": 0.2},
+        {"system": 2, "seed": 0, "init": "audio", "status": "not run: no weights"},
+    ])
+    summary = summarize(records, ["init"])
+    assert list(summary.index) == [1, 4]
+    assert summary.loc[4, "cider_d_mean"] == pytest.approx(0.6)
+    assert summary.loc[4, "cider_d_sd"] == pytest.approx(math.sqrt(0.02))  # sample sd of 0.5, 0.7
+    assert math.isnan(summary.loc[1, "cider_d_sd"]) and summary.loc[4, "n_seeds"] == 2
+    table = pd.DataFrame({"cider_d": [0.1, 0.3, 0.9], "references": [5, 5, 4]},
+                         index=["constant caption", "shuffled", "human (4 refs)"])
+    both = side_by_side(summary, paper_table(TABLE1), ["init"], metrics=("cider_d",),
+                        baselines=Baselines(table, "a caption"))
+    assert both.loc[4, "cider_d ours"] == "0.600 ± 0.141" and both.loc[1, "cider_d ours"] == "0.200"
+    assert both.loc[2, "cider_d ours"] == "not run" and both.loc[4, "cider_d paper"] == "0.394"
+    assert both.loc[4, "CIDEr-D gap share"] == "62%"  # (0.6 - 0.1) / (0.9 - 0.1)
+
+
+def test_job_names_carry_the_seed():
+    assert Job(4).name(2) == "system04-seed2"
 
 
 def test_table1_systems_build_the_encoders_the_paper_describes():

@@ -252,3 +252,31 @@ def test_split_references_reads_csv_without_audio(tmp_path: Path):
     (folder / "clotho_captions_validation.csv").unlink()
     with pytest.raises(FileNotFoundError, match="clotho_captions_validation.csv"):
         split_references(folder, "train")
+
+
+def test_run_baselines_reads_the_runs_clips_and_its_training_captions(tiny_clotho, tmp_path) -> None:
+    """``run_baselines`` scores a run's own test captions against the training split it trained on."""
+    from clipaac_lib.train import TrainConfig
+    from clipaac_lib.train.report import run_baselines
+    from clipaac_lib.train.rundir import RunResult
+
+    config = TrainConfig(init="random", data_root=str(tiny_clotho), train_split="development",
+                         test_split="evaluation", limit_train_clips=3)
+    train_refs = split_references(tiny_clotho, "development")[:3]
+    test_refs = split_references(tiny_clotho, "evaluation")
+    captions = [{"file_name": f"clip {i}", "caption": refs[0], "references": refs} for i, refs in enumerate(test_refs)]
+    seen: list[tuple[list[str], list[list[str]]]] = []
+
+    def fake(candidates, references):
+        seen.append((list(candidates), [list(r) for r in references]))
+        return {"cider_d": sum(c in r for c, r in zip(candidates, references, strict=True)) / len(candidates)}
+
+    result = RunResult(tmp_path, config, "h", captions=captions)
+    baselines = run_baselines(result, evaluate=fake)
+    assert baselines.constant == constant_caption(train_refs)  # from the 3 clips it trained on
+    assert seen[0][0] == [baselines.constant] * len(test_refs)
+    model_call = next(call for call in seen if call[0] == [refs[0] for refs in test_refs] and len(call[1][0]) == 5)
+    assert model_call[1] == test_refs
+    assert baselines.table.loc["model", "cider_d"] == 1.0  # the model's captions are references here
+    with pytest.raises(ValueError, match="no test captions"):
+        run_baselines(RunResult(tmp_path, config, "h"))

@@ -35,7 +35,7 @@ TINY_MODEL = {
 
 # ------------------------------------------------------------------ one step, exact arithmetic (float64)
 GLOBAL_BATCH = 8
-STEP_CONFIG = TrainConfig(alpha=0.2, lam=0.5, label_smoothing=0.1, dropout=0.0)
+STEP_CONFIG = TrainConfig(init="random", alpha=0.2, lam=0.5, label_smoothing=0.1, dropout=0.0)
 
 
 def _tiny_float64_model(fbsp_grad_normalize: bool = False) -> torch.nn.Module:
@@ -114,7 +114,7 @@ def torchrun_job(tmp_path_factory: pytest.TempPathFactory) -> dict:
     data = tmp / "data"
     make_synthetic_clotho(data, sizes={"development": 8, "validation": 0, "evaluation": 4}, clip_seconds=1.5,
                           max_events=1, progress=False)
-    options = dict(data_root=str(data), train_split="development", test_split="evaluation",
+    options = dict(init="random", data_root=str(data), train_split="development", test_split="evaluation",
                    model_overrides=TINY_MODEL, num_epochs=1, batch_size=8, warmup_epochs=0.0, dropout=0.0,
                    lr=1e-12, beam_size=1, max_caption_len=4, caption_metrics=False, eval_untrained=False,
                    validate_every=0, progress=False, device="cpu")

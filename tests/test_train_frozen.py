@@ -29,7 +29,7 @@ TRAINED_PREFIXES = ("decoder.", "memory_proj.", "memory_norm.")
 
 def tiny_config(data: Path, run_root: Path, **changes: Any) -> TrainConfig:
     """Two short epochs on 4 training clips (20 pairs, 5 steps an epoch), a cheap evaluation."""
-    base = dict(data_root=str(data), run_root=str(run_root), train_split="development", test_split="evaluation",
+    base = dict(init="random", data_root=str(data), run_root=str(run_root), train_split="development", test_split="evaluation",
                 model_overrides=TINY_MODEL, num_epochs=2, batch_size=4, warmup_epochs=1.0, limit_train_clips=4,
                 limit_test_clips=2, beam_size=1, max_caption_len=4, eval_batch_size=4, caption_metrics=False,
                 eval_untrained=False, validate_every=0, progress=False, freeze_encoder=True)

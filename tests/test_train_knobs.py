@@ -35,7 +35,7 @@ def data_with_validation(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(data: Path, run_root: Path, **changes) -> TrainConfig:
-    base = dict(data_root=str(data), run_root=str(run_root), train_split="development", test_split="evaluation",
+    base = dict(init="random", data_root=str(data), run_root=str(run_root), train_split="development", test_split="evaluation",
                 model_overrides=TINY_MODEL, num_epochs=2, batch_size=3, warmup_epochs=1.0, beam_size=1,
                 max_caption_len=5, eval_batch_size=4, caption_metrics=False, eval_untrained=False, progress=False)
     return TrainConfig(**{**base, **changes})

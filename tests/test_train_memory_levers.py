@@ -95,7 +95,7 @@ def test_activation_checkpointing_keeps_gradients_and_statistics_and_saves_memor
 def test_fp16_run_with_its_scaler_resumes_like_a_straight_run(tiny_clotho: Path, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
-    base = TrainConfig(data_root=str(tiny_clotho), train_split="development", test_split="evaluation",
+    base = TrainConfig(init="random", data_root=str(tiny_clotho), train_split="development", test_split="evaluation",
                        model_overrides=TINY_MODEL, num_epochs=2, batch_size=4, warmup_epochs=1.0, beam_size=1,
                        max_caption_len=4, caption_metrics=False, eval_untrained=False, progress=False,
                        precision="fp16", validate_every=0)
@@ -115,7 +115,7 @@ def test_no_java_stops_before_the_first_step_unless_metrics_are_off(tiny_clotho:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # a PATH without java
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.delenv("CLIPAAC_JAVA", raising=False)
-    config = TrainConfig(data_root=str(tiny_clotho), train_split="development", test_split="evaluation",
+    config = TrainConfig(init="random", data_root=str(tiny_clotho), train_split="development", test_split="evaluation",
                          model_overrides=TINY_MODEL, num_epochs=1, batch_size=4, run_root=str(tmp_path / "runs"),
                          progress=False, eval_untrained=False, beam_size=1, max_caption_len=4)
     with pytest.raises(JavaNotFoundError, match="caption_metrics=False"):

@@ -27,7 +27,7 @@ def tiny_data(tiny_clotho: Path) -> Path:
 
 
 def tiny_config(data: Path, run_root: Path, **changes) -> TrainConfig:
-    base = dict(data_root=str(data), run_root=str(run_root), train_split="development", test_split="evaluation",
+    base = dict(init="random", data_root=str(data), run_root=str(run_root), train_split="development", test_split="evaluation",
                 model_overrides=TINY_MODEL, num_epochs=2, batch_size=4, warmup_epochs=1.0, beam_size=2,
                 max_caption_len=6, eval_batch_size=4, caption_metrics=False, eval_untrained=False, progress=False)
     base.update(changes)

@@ -29,7 +29,7 @@ def strip_compiled_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Ten
     """Parameter names without torch.compile's ``._orig_mod`` (what ``model_state`` saves)."""
     return {key.replace("._orig_mod", ""): value for key, value in state.items()}
 CPU = torch.device("cpu")
-CONFIG = TrainConfig(dropout=0.0)
+CONFIG = TrainConfig(init="random", dropout=0.0)
 
 
 def _batch(model_config: ModelConfig, batch: int = 3, seconds: float = 0.5, seed: int = 0) -> dict:

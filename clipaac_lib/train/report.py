@@ -1,17 +1,42 @@
 """What a run shows, in sentences computed from its scores (never typed by hand): retrieval against
-chance, caption metrics against the untrained model. Notebook: ``notebooks/05_train.ipynb``.
+chance, caption metrics against the untrained model and against the baselines (constant caption,
+shuffled captions, humans). Notebook: ``notebooks/05_train.ipynb``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from clipaac_lib.baselines import Baselines, compute_baselines, split_references
 from clipaac_lib.train.rundir import RunResult
+from clipaac_lib.train.setup import data_root
 
-__all__ = ["run_verdicts"]
+__all__ = ["run_verdicts", "run_baselines"]
 
 
-def run_verdicts(result: RunResult) -> list[str]:
+def run_baselines(result: RunResult, *, seed: int = 0, evaluate: Any = None) -> Baselines:
+    """The yardsticks beside ``result``'s test scores (:mod:`clipaac_lib.baselines`), on the clips it was
+    scored on: the most frequent caption of the clips it trained on, its own captions shuffled across
+    clips (``seed``), caption_1 of each clip against the other references, and the run itself.
+
+    Needs only the caption CSVs of the run's dataset (Clotho's audio may be absent) and its saved
+    captions; the model row is scored again, with the same metric code as the run (``evaluate``: another
+    scorer with :func:`clipaac_lib.metrics.evaluate_captions`' signature, for tests).
+    """
+    if not result.captions:
+        raise ValueError(f"{result.run_dir} has no test captions (caption_metrics=False or unfinished): "
+                         "evaluate it first with `clipaac evaluate`")
+    config = result.config
+    train = split_references(data_root(config), config.train_split)[: config.limit_train_clips]
+    test = [list(row["references"]) for row in result.captions]
+    return compute_baselines(train, test, [row["caption"] for row in result.captions], seed=seed,
+                             evaluate=evaluate)
+
+
+def run_verdicts(result: RunResult, baselines: Baselines | None = None) -> list[str]:
     """One sentence per comparison the run's saved scores allow (none are claimed when a score is
-    missing): audio-to-text recall@1 against its chance level, CIDEr-D against the untrained model."""
+    missing): audio-to-text recall@1 against its chance level, CIDEr-D against the untrained model and,
+    with ``baselines`` (:func:`run_baselines`), against the constant caption, shuffled and human captions."""
     scores = result.scores or {}
     lines = []
     retrieval = scores.get("retrieval")
@@ -29,4 +54,6 @@ def run_verdicts(result: RunResult) -> list[str]:
     else:
         change = "higher than" if trained > untrained else "not higher than"
         lines.append(f"CIDEr-D {trained:.3f} trained, {change} the untrained model's {untrained:.3f}")
+    if baselines is not None and trained is not None:
+        lines.append(baselines.describe("cider_d"))
     return lines
