@@ -39,6 +39,7 @@ import pandas as pd
 from clipaac_lib.data.clotho import SPLITS, dataset_folder
 from clipaac_lib.data.clotho_csv import read_captions_csv
 from clipaac_lib.data.text import normalize_caption
+from clipaac_lib.paper import METRIC_NAMES
 
 __all__ = [
     "CONSTANT_ROW",
@@ -58,17 +59,6 @@ SHUFFLED_ROW = "shuffled"
 MODEL_ROW = "model"
 REFERENCES_COLUMN = "references"
 
-METRIC_NAMES: dict[str, str] = {
-    "bleu_1": "BLEU-1",
-    "bleu_2": "BLEU-2",
-    "bleu_3": "BLEU-3",
-    "bleu_4": "BLEU-4",
-    "meteor": "METEOR",
-    "rouge_l": "ROUGE-L",
-    "cider_d": "CIDEr-D",
-    "spice": "SPICE",
-    "spider": "SPIDEr",
-}
 
 Evaluate = Callable[[Sequence[str], Sequence[Sequence[str]]], Mapping[str, Any]]
 

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from clipaac_lib.paper import METRIC_COLUMNS, TABLE1, TABLE2
+from clipaac_lib.paper import METRIC_COLUMNS, METRIC_NAMES, TABLE1, TABLE2
 
 __all__ = ["Finding", "FINDINGS", "LABELS", "ALIASES", "seed_table", "spread_of", "label", "paper_score",
            "label_findings", "plot_findings", "describe_findings"]
@@ -36,11 +36,6 @@ LABELS = ("reproduced", "not reproduced", "within noise", "no seed spread", "not
 
 #: Systems that are the same configuration: Table 1's system 4 is Table 2's system 8.
 ALIASES = {4: 8, 8: 4}
-
-#: Display names of metric keys (others are shown as they are).
-_METRIC_NAMES = {"cider_d": "CIDEr-D", "spider": "SPIDEr", "spice": "SPICE", "meteor": "METEOR",
-                 "rouge_l": "ROUGE-L", "bleu_1": "BLEU-1", "bleu_2": "BLEU-2", "bleu_3": "BLEU-3",
-                 "bleu_4": "BLEU-4", "a2t_r1": "A2T R@1"}
 
 #: Bar colour of each label in :func:`plot_findings`.
 _LABEL_COLOURS = {"reproduced": "tab:green", "not reproduced": "tab:red", "within noise": "tab:gray",
@@ -243,7 +238,7 @@ def _seeds(summary: pd.DataFrame, system: int) -> int:
 def _metric_name(labels: pd.DataFrame) -> str:
     """The display name of the metric ``labels`` compare on (CIDEr-D when not recorded)."""
     metric = labels["metric"].iloc[0] if "metric" in labels.columns and len(labels) else "cider_d"
-    return _METRIC_NAMES.get(metric, metric)
+    return METRIC_NAMES.get(metric, metric)
 
 
 def _widen(ax: plt.Axes, paper: np.ndarray, ours: np.ndarray, band: np.ndarray) -> None:
