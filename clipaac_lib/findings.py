@@ -18,6 +18,7 @@ The explanation, with our numbers, is in ``notebooks/06_ablations.ipynb`` and th
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import pandas as pd
 from clipaac_lib.paper import METRIC_COLUMNS, METRIC_NAMES, TABLE1, TABLE2
 
 __all__ = ["Finding", "FINDINGS", "LABELS", "ALIASES", "seed_table", "spread_of", "label", "paper_score",
-           "label_findings", "plot_findings", "describe_findings"]
+           "label_findings", "plot_findings", "png_bytes", "describe_findings"]
 
 #: Every label :func:`label_findings` can give.
 LABELS = ("reproduced", "not reproduced", "within noise", "no seed spread", "not run")
@@ -181,6 +182,13 @@ def plot_findings(labels: pd.DataFrame) -> plt.Figure:
     ax_paper.invert_yaxis()
     fig.tight_layout()
     return fig
+
+
+def png_bytes(fig: plt.Figure, dpi: int = 100) -> bytes:
+    """``fig`` as PNG bytes (to paste a figure into another page of the book, e.g. the report)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def describe_findings(labels: pd.DataFrame) -> list[str]:

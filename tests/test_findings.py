@@ -16,6 +16,7 @@ from clipaac_lib.findings import (
     label,
     label_findings,
     plot_findings,
+    png_bytes,
     seed_table,
     spread_of,
 )
@@ -262,3 +263,15 @@ def test_plot_findings(rows):
         fig.savefig(io.BytesIO(), format="png")  # draws everything
     finally:
         plt.close(fig)
+
+
+def test_png_bytes_is_a_png_of_the_figure():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    data = png_bytes(fig, dpi=50)
+    plt.close(fig)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(data[16:20], "big")  # IHDR width, pixels
+    assert 0 < width <= 2 * 50 + 10  # 2 inches at 50 dpi, cropped tight
