@@ -14,12 +14,10 @@ Notebook: ``notebooks/06_ablations.ipynb`` (section "Pretraining").
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from clipaac_lib.losses import contrastive_loss
 from clipaac_lib.model.clipaac import CLIPAAC
@@ -27,7 +25,7 @@ from clipaac_lib.model.config import ModelConfig
 from clipaac_lib.model.tokenizer import tokenize
 from clipaac_lib.pretrain.config import PretrainConfig
 from clipaac_lib.pretrain.corpus import LabelledCorpus
-from clipaac_lib.pretrain.tagging import cosine_factor, epoch_batches
+from clipaac_lib.pretrain.loop import fit
 from clipaac_lib.pretrained import load_esresnext_audioset
 
 __all__ = ["audioclip_layout", "zero_shot_accuracy", "train_audio_text"]
@@ -95,28 +93,14 @@ def train_audio_text(model_config: ModelConfig, audio_state: dict[str, Tensor], 
     groups = [{"params": list(model.audio.parameters()), "lr": config.audio_text_lr},
               {"params": [*model.text.parameters(), model.logit_scale_at], "lr": config.text_lr}]
     optimizer = torch.optim.Adam(groups, fused=True)
-    generator = torch.Generator().manual_seed(config.seed)
     tokens = tokenize(train.texts)  # (N, 77)
-    steps_total = config.text_epochs * len(epoch_batches(len(train), config.batch_size, torch.Generator()))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: cosine_factor(step, steps_total))
-    history: list[dict[str, Any]] = [{"stage": "audio_text", "epoch": 0, "train_loss": None,
-                                      **_validate(model, val, config.batch_size)}]
-    for epoch in range(1, config.text_epochs + 1):
-        total, steps = 0.0, 0
-        batches = epoch_batches(len(train), config.batch_size, generator)
-        for index in tqdm(batches, desc=f"pretraining audio and text heads, epoch {epoch}/{config.text_epochs}",
-                          unit="batch", disable=not progress, leave=False):
-            audio_emb = model.audio(train.audio[index])  # (b, L)
-            text_emb = model.encode_text(tokens[index])  # (b, L)
-            loss = contrastive_loss(audio_emb, text_emb, model.logit_scale)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total, steps = total + loss.item(), steps + 1
-        history.append({"stage": "audio_text", "epoch": epoch, "train_loss": total / steps,
-                        **_validate(model, val, config.batch_size)})
-        if not math.isfinite(history[-1]["val_loss"]):
-            raise FloatingPointError(f"audio-text pretraining diverged at epoch {epoch} (validation loss "
-                                     f"{history[-1]['val_loss']}); lower PretrainConfig.text_lr")
+
+    def loss_of(index: Tensor) -> Tensor:
+        audio_emb = model.audio(train.audio[index])  # (b, L)
+        text_emb = model.encode_text(tokens[index])  # (b, L)
+        return contrastive_loss(audio_emb, text_emb, model.logit_scale)
+
+    history = fit("audio_text", optimizer, loss_of, lambda: _validate(model, val, config.batch_size),
+                  clips=len(train), epochs=config.text_epochs, batch_size=config.batch_size, seed=config.seed,
+                  desc="pretraining audio and text heads", progress=progress)
     return audioclip_layout(model), history
