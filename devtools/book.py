@@ -4,7 +4,11 @@ Repository tooling, not part of the installed ``clipaac_lib`` package. From the 
 ``python -m devtools.book prepare [--repo PATH]`` (the repository defaults to the one holding this file):
 
 1. generates the embedded offline dataset (once; later runs find it), so notebooks run with no network;
-2. vendors the JavaScript that pages would otherwise load from CDNs (RequireJS and the ipywidgets
+2. makes the default training run (notebook 5's defaults, :func:`notebook_defaults_run`): the book's
+   pretrained encoder, then 6 epochs, with progress bars on the console. Jupyter Book shows nothing while
+   a notebook executes, so the longest single job of a cold build runs here, where it can be watched;
+   notebook 5 then finds the finished run in the cache (reused, never trained twice);
+3. vendors the JavaScript that pages would otherwise load from CDNs (RequireJS and the ipywidgets
    embed manager for widgets, MathJax 3 for equations) into ``book/_vendor`` from the npm registry,
    once. ``_config.yml`` lists that folder in ``html_static_path`` and points myst-nb and Sphinx at the
    local copies, so the rendered site works when opened with no network.
@@ -20,7 +24,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-__all__ = ["VENDORED", "prepare", "vendor_javascript", "main"]
+__all__ = ["VENDORED", "prepare", "prepare_default_run", "notebook_defaults_run", "vendor_javascript", "main"]
 
 REPO = Path(__file__).resolve().parents[1]  # this file is <repo>/devtools/book.py
 VENDOR_DIR = REPO / "book" / "_vendor"
@@ -72,10 +76,36 @@ def prepare_data() -> None:
     print(f"offline dataset ready: {folder}")
 
 
+def notebook_defaults_run(notebook: Path) -> dict[str, object]:
+    """The values of ``notebook``'s ``parameters`` cell (executed on their own: plain assignments)."""
+    import json
+
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    (cell,) = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    values: dict[str, object] = {}
+    exec("".join(cell["source"]), {}, values)  # noqa: S102 (our own notebook's literal assignments)
+    return values
+
+
+def prepare_default_run(repo: Path = REPO) -> None:
+    """Train notebook 5's default run now, with console progress bars (see the module docstring)."""
+    from clipaac_lib.train import TrainConfig, train
+
+    config = TrainConfig()
+    notebook = notebook_defaults_run(repo / "notebooks" / "05_train.ipynb")
+    differ = {k: v for k, v in notebook.items() if hasattr(config, k) and getattr(config, k) != v}
+    if differ:  # the notebook would not find this run: leave the training to it
+        print(f"notebook 5's parameters differ from TrainConfig's defaults ({differ}): not pre-training")
+        return
+    result = train(config)
+    print(f"default run ready: {result.run_dir} ({'reused' if result.reused else 'trained'})")
+
+
 def prepare(repo: Path = REPO) -> None:
     """Everything the offline book build of the repository at ``repo`` needs."""
     vendor_javascript(repo / "book" / "_vendor")
     prepare_data()
+    prepare_default_run(repo)
 
 
 def main(argv: list[str] | None = None) -> int:
