@@ -1,5 +1,6 @@
 # clipaac: two commands for a newcomer (see README.md).
-#   make book   generate the offline data, execute every notebook, render the site to _build/html
+#   make book   generate the offline data and the default run (progress bars), execute every notebook,
+#               render the site to _build/html
 #   make test   lint, notebook hygiene and the whole test suite (notebooks included)
 #   make test-fast  the same without the tests marked slow (notebooks, training runs, torchrun)
 # Both bootstrap .venv on first use and install nothing on later runs.
