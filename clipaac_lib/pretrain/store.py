@@ -12,7 +12,8 @@ loads for a model of ``model_config``'s encoder architecture, making it first if
 
 Beside each file a ``.json`` records the recipe, the architecture, the training curves, the seconds it
 took and the file's sha256; a file whose sha256 differs from its record is made again (with a warning
-naming it). Files are written atomically, so an interrupted run leaves no half file. The same recipe
+naming it). The check is :func:`clipaac_lib.download.verify`'s, as for downloads: the file is hashed once
+and the result remembered in ``<file>.ok`` while its size and time stamp stay the same. Files are written atomically, so an interrupted run leaves no half file. The same recipe
 and seed give the same bytes. ``<hash>`` covers the recipe and the architecture
 (:meth:`PretrainConfig.stage_hash`).
 
@@ -21,6 +22,7 @@ Notebook: ``notebooks/06_ablations.ipynb`` (section "Pretraining").
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -32,7 +34,7 @@ from typing import Any
 
 import torch
 
-from clipaac_lib.download import file_hash
+from clipaac_lib.download import Checksum, verify
 from clipaac_lib.fileio import atomic_write_bytes, atomic_write_json
 from clipaac_lib.model.config import ModelConfig
 from clipaac_lib.paths import subdir
@@ -95,14 +97,13 @@ def find_pretrained(init: str, model_config: ModelConfig, config: PretrainConfig
         record = json.loads(_record_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not path.is_file():
+    if not path.is_file() or not isinstance(record.get("sha256"), str):
         return None
-    digest = file_hash(path, "sha256")
-    if digest != record.get("sha256"):
-        log.warning("%s does not match the sha256 recorded beside it (%s, file %s); making it again",
-                    path, record.get("sha256"), digest)
+    if not verify(path, Checksum("sha256", record["sha256"])):  # hashed once, then remembered in <file>.ok
+        log.warning("%s does not match the sha256 recorded beside it (%s); making it again", path,
+                    record["sha256"])
         return None
-    return PretrainedFile(init, path, digest, record)
+    return PretrainedFile(init, path, record["sha256"], record)
 
 
 def _check_init(init: str) -> None:
@@ -114,7 +115,7 @@ def _save(path: Path, state: dict[str, torch.Tensor], record: dict[str, Any]) ->
     buffer = io.BytesIO()
     torch.save(state, buffer)
     atomic_write_bytes(path, buffer.getvalue())
-    digest = file_hash(path, "sha256")
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()  # of the bytes just written
     atomic_write_json(_record_path(path), {**record, "sha256": digest, "file": path.name})
     return PretrainedFile(record["init"], path, digest, {**record, "sha256": digest, "file": path.name})
 

@@ -28,10 +28,9 @@ from clipaac_lib.data import (
     make_synthetic_clotho,
 )
 from clipaac_lib.devices import resolve_device
-from clipaac_lib.download import file_hash
 from clipaac_lib.model import CLIPAAC, ModelConfig, tokenize
 from clipaac_lib.pretrain import ensure_pretrained
-from clipaac_lib.pretrained import INIT_WEIGHTS, apply_init, download_weights, freeze_encoder
+from clipaac_lib.pretrained import INIT_WEIGHTS, WEIGHTS, apply_init, download_weights, freeze_encoder
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir
@@ -243,8 +242,8 @@ def init_weights(config: TrainConfig, model_config: ModelConfig) -> InitWeights 
     if config.init == "random":
         return None
     if config.model_config == "paper":
-        path = download_weights(INIT_WEIGHTS[config.init])
-        return InitWeights(config.init, path, file_hash(path, "sha256"), "published")
+        path = download_weights(INIT_WEIGHTS[config.init])  # verified against the registry's sha256
+        return InitWeights(config.init, path, WEIGHTS[INIT_WEIGHTS[config.init]].sha256, "published")
     made = ensure_pretrained(config.init, model_config, config.pretrain_config(), progress=config.progress)
     return InitWeights(config.init, made.path, made.sha256, "book")
 
