@@ -32,15 +32,16 @@ from tqdm.auto import tqdm
 from clipaac_lib.analysis import similarity_matrix
 from clipaac_lib.baselines import CONSTANT_ROW, Baselines, gap_share
 from clipaac_lib.fileio import atomic_write_json
-from clipaac_lib.findings import seed_table
+from clipaac_lib.findings import ALIASES, seed_table
 from clipaac_lib.paper import METRIC_COLUMNS, TABLE1, TABLE2
 from clipaac_lib.paths import subdir
 from clipaac_lib.pretrained import INIT_WEIGHTS, weights_present
 from clipaac_lib.train import RunResult, TrainConfig, find_run, train
 from clipaac_lib.train.setup import open_test_split, untrained_model
 
-__all__ = ["Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "init_available",
-           "table1_jobs", "table2_jobs", "run_job", "run_grid", "summarize", "side_by_side", "plot_systems",
+__all__ = ["Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems",
+           "init_available", "table1_jobs", "table2_jobs", "run_job", "run_grid", "summarize", "merge_summaries",
+           "side_by_side", "plot_systems",
            "figure2_similarities", "plot_figure2"]
 
 #: The paper's reference system (AudioCLIP init, fine-tuned, alpha 0.2, batch 8): Table 1's 4 = Table 2's 8.
@@ -87,6 +88,16 @@ def parse_seeds(seeds: int | str | Sequence[int]) -> list[int]:
     if not values or len(set(values)) != len(values) or min(values) < 0:
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     return values
+
+
+def seeded_systems(seeded: str) -> set[int] | None:
+    """``run_grid``'s ``seeded`` from notebook 6's parameter: ``"reference"`` -> the reference system and
+    its alias (4 and 8, one configuration); ``"all"`` -> None (every system runs every seed)."""
+    if seeded == "all":
+        return None
+    if seeded == "reference":
+        return {REFERENCE_SYSTEM, ALIASES[REFERENCE_SYSTEM]}
+    raise ValueError(f'seeded must be "reference" or "all", got {seeded!r}')
 
 
 def init_available(config: TrainConfig) -> bool:
@@ -160,6 +171,13 @@ def summarize(records: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     numeric = ran[["system", "seed"]].join(ran[metrics].apply(pd.to_numeric, errors="coerce"))
     settings = ran.groupby("system")[list(keys)].first()
     return settings.join(seed_table(numeric, metrics))
+
+
+def merge_summaries(*summaries: pd.DataFrame) -> pd.DataFrame:
+    """Several :func:`summarize` tables (Table 1's, Table 2's) as one, each system once (system 8 is
+    system 4's run, so its row repeats 4's numbers and the first one is kept)."""
+    merged = pd.concat(summaries)
+    return merged[~merged.index.duplicated()]
 
 
 def side_by_side(summary: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str],

@@ -97,3 +97,15 @@ def test_table1_systems_build_the_encoders_the_paper_describes():
         config = job.config().replace(init="random")  # the weights are not needed to check the structure
         model, _ = build_model(config, vocab_size=12, device=torch.device("cpu"), init=False)
         assert (model.text is None) == (job.system in (1, 2)), job.system
+
+
+def test_seeded_systems_and_merged_summaries():
+    from clipaac_lib.ablations import merge_summaries, seeded_systems
+
+    assert seeded_systems("reference") == {4, 8} and seeded_systems("all") is None
+    with pytest.raises(ValueError, match="seeded"):
+        seeded_systems("some")
+    one = pd.DataFrame({"cider_d_mean": [0.2, 0.5]}, index=pd.Index([1, 4], name="system"))
+    two = pd.DataFrame({"cider_d_mean": [0.5, 0.3]}, index=pd.Index([4, 5], name="system"))
+    merged = merge_summaries(one, two)
+    assert list(merged.index) == [1, 4, 5] and merged.loc[4, "cider_d_mean"] == 0.5
