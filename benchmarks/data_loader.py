@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audio-dtype", default="int16,float32", help="int16 (what training uses), float32")
     args = parser.parse_args(argv)
 
+    from clipaac_lib.common.devices import resolve_device
     from clipaac_lib.data import CaptionPairs, ClothoDataset, Vocabulary, make_synthetic_clotho
-    from clipaac_lib.devices import resolve_device
 
     root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="clipaac-loader-"))
     t0 = time.perf_counter()

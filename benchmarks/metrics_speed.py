@@ -32,7 +32,7 @@ import time
 import warnings
 import zipfile
 
-from clipaac_lib.metrics.evaluate import evaluate_captions_timed
+from clipaac_lib.metrics.scoring import evaluate_captions_timed
 from clipaac_lib.metrics.spice import spice_jar
 
 N_CLIPS = 1045

@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from clipaac_lib.devices import resolve_device
+from clipaac_lib.common.devices import resolve_device
 from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer

@@ -24,9 +24,11 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from devtools import REPO_ROOT
+
 __all__ = ["VENDORED", "prepare", "prepare_default_run", "notebook_defaults_run", "vendor_javascript", "main"]
 
-REPO = Path(__file__).resolve().parents[1]  # this file is <repo>/devtools/book.py
+REPO = REPO_ROOT
 VENDOR_DIR = REPO / "book" / "_vendor"
 
 # npm package -> (path inside the package, path under book/_vendor)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clipaac_lib.fileio import atomic_write_text
+from clipaac_lib.common.fileio import atomic_write_text
 
 __all__ = [
     "COLAB_MARKER", "colab_install_source", "from_percent", "notebook_problems", "strip_notebook", "main",

@@ -1,4 +1,4 @@
-"""Render the book page ``book/paper_to_code.md`` from :data:`clipaac_lib.paper_to_code.ROWS`.
+"""Render the book page ``book/paper_to_code.md`` from :data:`devtools.paper_to_code_rows.ROWS`.
 
 ``python -m devtools.paper_to_code book/paper_to_code.md`` (run from the repository root) writes the page;
 ``--check`` exits 1 when it is out of date. Code and Test link to their files on GitHub (files, not lines,
@@ -14,14 +14,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from clipaac_lib.fileio import atomic_write_text
-from clipaac_lib.paper_to_code import ROWS, SILENT, Row, resolve
+from clipaac_lib.common.fileio import atomic_write_text
+from devtools import REPO_ROOT
+from devtools.paper_to_code_rows import ROWS, SILENT, Row, resolve
 
-__all__ = ["SOURCE_URL", "REPO_ROOT", "source_file", "test_exists", "render_markdown", "main"]
+__all__ = ["SOURCE_URL", "source_file", "test_exists", "render_markdown", "main"]
 
 #: Where the Code and Test columns link to (a path in the repository is appended).
 SOURCE_URL = "https://github.com/clipaac/clipaac/blob/main/"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 
 def source_file(dotted: str) -> str:
@@ -95,7 +96,7 @@ def render_markdown(rows: Sequence[Row] = ROWS, source_url: str = SOURCE_URL) ->
         f"`TrainConfig` that a run can change. {len(rows)} rows, {len(open_rows)} open choices, listed again "
         "at the end.",
         "",
-        "This page is generated from `clipaac_lib.paper_to_code.ROWS` by "
+        "This page is generated from `devtools.paper_to_code_rows.ROWS` by "
         "`python -m devtools.paper_to_code book/paper_to_code.md`. The test suite checks that each linked "
         "symbol and test exists and that the page is up to date.",
         "",
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     """
     parser = argparse.ArgumentParser(prog="python -m devtools.paper_to_code",
-                                     description="Write the book's paper-to-code page from clipaac_lib.paper_to_code.ROWS.")
+                                     description="Write the book's paper-to-code page from devtools.paper_to_code_rows.ROWS.")
     parser.add_argument("out", type=Path, help="the page to write, normally book/paper_to_code.md")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the page is out of date")
     args = parser.parse_args(argv)

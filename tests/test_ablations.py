@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from clipaac_lib.ablations import (
+from clipaac_lib.experiments.ablations import (
     Job,
     parse_seeds,
     run_grid,
@@ -17,8 +17,8 @@ from clipaac_lib.ablations import (
     table1_jobs,
     table2_jobs,
 )
-from clipaac_lib.baselines import Baselines
-from clipaac_lib.paper import TABLE1, paper_table
+from clipaac_lib.experiments.baselines import Baselines
+from clipaac_lib.experiments.paper import TABLE1, paper_table
 
 
 def test_table1_jobs_are_the_papers_systems():
@@ -100,7 +100,7 @@ def test_table1_systems_build_the_encoders_the_paper_describes():
 
 
 def test_seeded_systems_and_merged_summaries():
-    from clipaac_lib.ablations import merge_summaries, seeded_systems
+    from clipaac_lib.experiments.ablations import merge_summaries, seeded_systems
 
     assert seeded_systems("reference") == {4, 8} and seeded_systems("all") is None
     with pytest.raises(ValueError, match="seeded"):

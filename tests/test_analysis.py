@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clipaac_lib.analysis import embed_captions, rank_captions, similarity_matrix
 from clipaac_lib.model import CLIPAAC, tokenize
+from clipaac_lib.model.analysis import embed_captions, rank_captions, similarity_matrix
 
 
 @pytest.fixture()

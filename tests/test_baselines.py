@@ -1,4 +1,4 @@
-"""Baselines (``clipaac_lib.baselines``): constant caption, shuffled, human, gap share, against hand numbers."""
+"""Baselines (``clipaac_lib.experiments.baselines``): constant caption, shuffled, human, gap share, against hand numbers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clipaac_lib.baselines import (
+from clipaac_lib.experiments.baselines import (
     Baselines,
     compute_baselines,
     constant_caption,
@@ -256,8 +256,8 @@ def test_split_references_reads_csv_without_audio(tmp_path: Path):
 
 def test_run_baselines_reads_the_runs_clips_and_its_training_captions(tiny_clotho, tmp_path) -> None:
     """``run_baselines`` scores a run's own test captions against the training split it trained on."""
+    from clipaac_lib.experiments.report import run_baselines
     from clipaac_lib.train import TrainConfig
-    from clipaac_lib.train.report import run_baselines
     from clipaac_lib.train.rundir import RunResult
 
     config = TrainConfig(init="random", data_root=str(tiny_clotho), train_split="development",

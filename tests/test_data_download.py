@@ -10,10 +10,10 @@ import py7zr
 import pytest
 import soundfile as sf
 
-from clipaac_lib.cli import main as cli_main
+from clipaac_lib.cli.main import main as cli_main
+from clipaac_lib.common.download import ChecksumError, DownloadError
 from clipaac_lib.data import CLOTHO_V21_FILES, ClothoDataset, ClothoFile, download_clotho
 from clipaac_lib.data.clotho_download import ExtractionError, clotho_url
-from clipaac_lib.download import ChecksumError, DownloadError
 from tests.http_server import serve
 from tests.test_data_fixtures import CLIPS, RATE, samples_of, write_clotho_folder
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from clipaac_lib.cli import main as cli_main
+from clipaac_lib.cli.main import main as cli_main
 from clipaac_lib.data import ClothoDataset, dataset_summary, make_synthetic_clotho, normalize_caption
 from clipaac_lib.data import synthetic as synthetic_mod
 from clipaac_lib.data.synth_scenes import Event, Scene, render_scene

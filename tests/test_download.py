@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from clipaac_lib.download import Checksum, ChecksumError, DownloadError, download, verify
+from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, verify
 from tests.http_server import serve
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from clipaac_lib import paths
-from clipaac_lib.fileio import atomic_open, atomic_write_json
+from clipaac_lib.common import paths
+from clipaac_lib.common.fileio import atomic_open, atomic_write_json
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):

@@ -1,4 +1,4 @@
-"""Seed statistics and the labels of the paper's findings (clipaac_lib.findings), on hand-computed numbers."""
+"""Seed statistics and the labels of the paper's findings (clipaac_lib.experiments.findings), on hand-computed numbers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from clipaac_lib.findings import (
+from clipaac_lib.experiments.findings import (
     FINDINGS,
     LABELS,
     describe_findings,
@@ -24,7 +24,7 @@ from clipaac_lib.findings import (
 NAN = math.nan
 
 # CIDEr-D as published in the paper (/work/shared/paper/clip-aac.md, Tables 1 and 2), typed here as the
-# independent reference for what clipaac_lib.paper holds.
+# independent reference for what clipaac_lib.experiments.paper holds.
 PUBLISHED_CIDER = {1: 0.060, 3: 0.333, 4: 0.394, 5: 0.368, 7: 0.372, 8: 0.394, 9: 0.407}
 
 

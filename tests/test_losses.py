@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
+from clipaac_lib.model.losses import caption_loss, contrastive_loss, total_loss
 
 
 def _algorithm_1(audio: list[list[float]], text: list[list[float]], t: float, lam: float) -> float:

@@ -11,7 +11,7 @@ import warnings
 import pytest
 
 from clipaac_lib.metrics import METRIC_KEYS, JavaNotFoundError, evaluate_captions
-from clipaac_lib.metrics import evaluate as evaluate_module
+from clipaac_lib.metrics import scoring as evaluate_module
 from clipaac_lib.metrics.java import find_java
 from clipaac_lib.metrics.meteor import MeteorScorer, meteor_command, meteor_jar
 from clipaac_lib.metrics.paraphrase import load_index, meteor_words, prune_table

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from clipaac_lib import paths
-from clipaac_lib.download import Checksum
+from clipaac_lib.cli.metrics import main as metrics_cli
+from clipaac_lib.common import paths
+from clipaac_lib.common.download import Checksum
 from clipaac_lib.metrics import (
     SPICE_INSTALL_COMMAND,
     CoreNLPSource,
@@ -27,7 +28,6 @@ from clipaac_lib.metrics import (
     install_spice,
     spice_available,
 )
-from clipaac_lib.metrics.__main__ import main as metrics_cli
 from clipaac_lib.metrics.java import find_java, java_has_module, java_version
 from clipaac_lib.metrics.ptb import tokenizer_jar
 from clipaac_lib.metrics.spice import SpiceProcess, spice_classpath, spice_command, spice_jar

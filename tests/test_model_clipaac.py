@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
-from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
 from clipaac_lib.model import CLIPAAC, ModelConfig, load_model, save_model
+from clipaac_lib.model.losses import caption_loss, contrastive_loss, total_loss
 
 VOCAB = 60
 B = 3
@@ -128,7 +128,7 @@ def test_frames_memory_is_a_time_sequence_with_a_length_mask(make_model) -> None
 
 
 def test_freeze_encoder_keeps_weights_and_batchnorm_statistics(model: CLIPAAC) -> None:
-    from clipaac_lib.pretrained import freeze_encoder
+    from clipaac_lib.pretrain.published import freeze_encoder
 
     freeze_encoder(model)
     model.train()

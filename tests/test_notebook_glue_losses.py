@@ -1,4 +1,4 @@
-"""Notebook glue in ``clipaac_lib.losses``: the contrastive loss across temperatures (notebook 03)."""
+"""Notebook glue in ``clipaac_lib.model.losses``: the contrastive loss across temperatures (notebook 03)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from clipaac_lib.losses import contrastive_loss_curve
+from clipaac_lib.model.losses import contrastive_loss_curve
 
 
 def _loss_by_hand(audio: torch.Tensor, text: torch.Tensor, scale: float, lam: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clipaac_lib.paper import TABLE1, TABLE2, paper_table
+from clipaac_lib.experiments.paper import TABLE1, TABLE2, paper_table
 
 
 @pytest.mark.parametrize("table", [TABLE1, TABLE2], ids=["table1", "table2"])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from clipaac_lib.paper_to_code import ROWS, SILENT, resolve
 from devtools.paper_to_code import main, render_markdown, source_file, test_exists
+from devtools.paper_to_code_rows import ROWS, SILENT, resolve
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "book" / "paper_to_code.md"
@@ -39,10 +39,10 @@ def test_every_code_path_resolves() -> None:
 
 
 def test_resolve_handles_functions_fields_constants_and_missing_names() -> None:
-    from clipaac_lib.losses import contrastive_loss
+    from clipaac_lib.model.losses import contrastive_loss
     from clipaac_lib.train.config import TrainConfig
 
-    assert resolve("clipaac_lib.losses.contrastive_loss") is contrastive_loss
+    assert resolve("clipaac_lib.model.losses.contrastive_loss") is contrastive_loss
     field = resolve("clipaac_lib.train.config.TrainConfig.model_overrides")  # default_factory: no class attribute
     assert isinstance(field, dataclasses.Field) and field.name == "model_overrides"
     assert resolve("clipaac_lib.train.config.PAPER_EPOCHS") == 40
@@ -50,7 +50,7 @@ def test_resolve_handles_functions_fields_constants_and_missing_names() -> None:
     with pytest.raises(LookupError, match="no 'no_such_knob'"):
         resolve("clipaac_lib.train.config.TrainConfig.no_such_knob")
     assert source_file("clipaac_lib.train.config.TrainConfig.lam") == "clipaac_lib/train/config.py"
-    assert source_file("clipaac_lib.train.evaluate.run_split") == "clipaac_lib/train/evaluate.py"  # decorated
+    assert source_file("clipaac_lib.train.evaluation.run_split") == "clipaac_lib/train/evaluation.py"  # decorated
     assert source_file("clipaac_lib.train.config.PAPER_EPOCHS") == "clipaac_lib/train/config.py"
 
 
@@ -104,7 +104,7 @@ def test_page_has_one_table_with_a_row_per_entry_and_the_open_choices() -> None:
         assert len(cells) == 5, line
         assert "https://github.com/clipaac/clipaac/blob/main/clipaac_lib/" in cells[3]
         assert f"tests/{row.test.split('::')[0].removeprefix('tests/')}" in cells[4]
-    assert "contrastive_loss`](https://github.com/clipaac/clipaac/blob/main/clipaac_lib/losses.py)" in page
+    assert "contrastive_loss`](https://github.com/clipaac/clipaac/blob/main/clipaac_lib/model/losses.py)" in page
     opened = page.split("## Open choices", 1)[1]
     assert opened.count("\n- **") == sum(row.is_open for row in ROWS)
     assert "<unk>" not in page.replace("`<unk>`", "")  # escaped outside code, or MyST reads it as HTML

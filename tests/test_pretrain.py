@@ -16,9 +16,9 @@ from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.pretrain import CorpusConfig, PretrainConfig, ensure_pretrained, find_pretrained, make_corpus
 from clipaac_lib.pretrain.audio_text import zero_shot_accuracy
 from clipaac_lib.pretrain.corpus import LABEL_NAMES, LABELS, scene_labels
-from clipaac_lib.pretrain.loop import cosine_factor
+from clipaac_lib.pretrain.fit import cosine_factor
+from clipaac_lib.pretrain.published import load_audioclip, load_esresnext_audioset
 from clipaac_lib.pretrain.tagging import average_precision, mean_average_precision
-from clipaac_lib.pretrained import load_audioclip, load_esresnext_audioset
 from tests.conftest import TINY_MODEL
 
 pytestmark = pytest.mark.usefixtures("one_thread_private_cache")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from clipaac_lib.download import ChecksumError
+from clipaac_lib.common.download import ChecksumError
 from clipaac_lib.model import CLIPAAC
-from clipaac_lib.pretrained import (
+from clipaac_lib.pretrain.published import (
     WEIGHTS,
     CheckpointMismatchError,
     WeightFile,

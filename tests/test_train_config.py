@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from clipaac_lib.train.cli import add_train_commands, main_train
+from clipaac_lib.cli.train import add_train_commands, main_train
 from clipaac_lib.train.config import SYNTHETIC_EPOCHS, ConfigError, TrainConfig
 from clipaac_lib.train.rundir import (
     capture_rng,
@@ -45,7 +45,7 @@ def test_defaults_are_the_papers_recipe() -> None:
 
 
 def test_warmup_rises_linearly_over_the_first_epochs() -> None:
-    from clipaac_lib.train.loop import warmup_factor
+    from clipaac_lib.train.trainer import warmup_factor
 
     # 10 steps per epoch, 5 warm-up epochs: 50 steps from 1/50 to 50/50, then flat
     assert warmup_factor(0, 10, 5.0) == pytest.approx(1 / 50)
@@ -173,7 +173,7 @@ def test_every_config_field_is_an_option_with_its_type() -> None:
     args = _parser().parse_args(["train", "--alpha", "0.3", "--encoder-lr", "none", "--batch-size", "16",
                                  "--no-resume", "--model-overrides", '{"decoder": {"layers": 1}}',
                                  "--limit-train-clips", "5"])
-    from clipaac_lib.train.cli import config_from_args
+    from clipaac_lib.cli.train import config_from_args
 
     cfg = config_from_args(args)
     assert cfg == TrainConfig(alpha=0.3, encoder_lr=None, batch_size=16, resume=False,
@@ -202,7 +202,7 @@ def test_bad_command_lines_fail_before_any_work(argv: list[str], message: str, t
     runs = tmp_path / "runs"
     if argv[0] == "train":
         argv += ["--run-root", str(runs)]
-    from clipaac_lib.cli import main
+    from clipaac_lib.cli.main import main
 
     try:
         status = main(argv)

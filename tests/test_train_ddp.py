@@ -215,7 +215,7 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(torchrun_job
 
 
 if __name__ == "__main__":  # the torchrun workers of the ``torchrun_job`` fixture
-    from clipaac_lib.train.cli import main_train
+    from clipaac_lib.cli.train import main_train
 
     torch.set_num_threads(1)
     _gradient_step(sys.argv[1])

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from clipaac_lib.decode import DecodeConfig, beam_search, greedy_search, search
 from clipaac_lib.metrics import chance_recall, retrieval_recall
+from clipaac_lib.model.decode import DecodeConfig, beam_search, greedy_search, search
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 WORDS = (4, 5, 6)  # a three-word vocabulary after the four special tokens

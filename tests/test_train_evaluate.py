@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 
 from clipaac_lib.data import Vocabulary
-from clipaac_lib.decode import DecodeConfig, search
 from clipaac_lib.model import CLIPAAC, ModelConfig
-from clipaac_lib.train.evaluate import equal_length_groups, run_split
+from clipaac_lib.model.decode import DecodeConfig, search
+from clipaac_lib.train.evaluation import equal_length_groups, run_split
 
 RATE = ModelConfig.small(vocab_size=12).sample_rate
 WORDS = ["a", "dog", "barks", "loudly", "rain", "falls"]

@@ -16,7 +16,7 @@ from torch.testing import assert_close
 from clipaac_lib.model import CLIPAAC
 from clipaac_lib.train import TrainConfig, train
 from clipaac_lib.train import frozen as frozen_module
-from clipaac_lib.train import loop as loop_module
+from clipaac_lib.train import trainer as loop_module
 from clipaac_lib.train.rundir import RunDir, load_run_model
 from clipaac_lib.train.setup import build_model_config, model_sample_rate, open_split, untrained_model
 from tests.conftest import TINY_MODEL

@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 
 from clipaac_lib.data import CaptionPairs, ClothoDataset, NoSameClipBatchSampler, make_synthetic_clotho
-from clipaac_lib.losses import caption_loss, contrastive_loss
 from clipaac_lib.model import load_model_state
+from clipaac_lib.model.losses import caption_loss, contrastive_loss
 from clipaac_lib.train import ConfigError, TrainConfig, train
-from clipaac_lib.train.loop import lr_factor
 from clipaac_lib.train.rundir import RunDir
 from clipaac_lib.train.setup import build_model, load_data
+from clipaac_lib.train.trainer import lr_factor
 from tests.conftest import TINY_MODEL
 
 CPU = torch.device("cpu")

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from clipaac_lib.train import NonFiniteLossError, TrainConfig, train
-from clipaac_lib.train import loop as loop_module
+from clipaac_lib.train import trainer as loop_module
 from clipaac_lib.train.rundir import RunDir
 from tests.conftest import TINY_MODEL
 
@@ -151,8 +151,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data: Pat
 
 def test_evaluate_and_caption_commands(straight_run, tiny_data: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture) -> None:
+    from clipaac_lib.cli.train import add_train_commands
     from clipaac_lib.data import Vocabulary
-    from clipaac_lib.train.cli import add_train_commands
 
     parser = argparse.ArgumentParser(prog="clipaac")
     add_train_commands(parser.add_subparsers(dest="command", required=True))
@@ -201,7 +201,7 @@ def test_training_batches_carry_clip_tokens_and_optionally_fixed_length_audio(ti
 def test_command_line_errors_are_one_line_with_status_2(case: str, straight_run, tiny_data: Path,
                                                        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """Each error names the file or value and what to do, in one line; ``--debug`` shows the traceback."""
-    from clipaac_lib.cli import main
+    from clipaac_lib.cli.main import main
 
     run_dir = str(straight_run.run_dir)
     corrupt = tmp_path / "corrupt.wav"
@@ -242,7 +242,7 @@ _SLOW_TRAINER = """
 import json, sys, time
 import torch
 from clipaac_lib.train import TrainConfig, train
-from clipaac_lib.train import loop
+from clipaac_lib.train import trainer as loop
 torch.set_num_threads(1)
 epoch = loop._train_epoch
 def slow_epoch(*args, **kwargs):  # a training long enough to overlap with the other processes
@@ -290,7 +290,7 @@ def test_two_processes_never_train_one_run_at_once(tiny_data: Path, tmp_path: Pa
 
 
 def test_run_verdicts_state_only_what_the_scores_show(tmp_path: Path) -> None:
-    from clipaac_lib.train.report import run_verdicts
+    from clipaac_lib.experiments.report import run_verdicts
     from clipaac_lib.train.rundir import RunResult
 
     scores = {"retrieval": {"a2t_r1": 0.3}, "retrieval_chance": {"a2t_r1": 0.075}, "metrics": {"cider_d": 0.25}}

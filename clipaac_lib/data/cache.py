@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from clipaac_lib.fileio import atomic_open, atomic_write_json
+from clipaac_lib.common.fileio import atomic_open, atomic_write_json
 
 __all__ = ["AudioCache", "cache_folder", "fingerprint", "to_int16", "from_int16", "INT16_SCALE"]
 

@@ -15,7 +15,8 @@ from typing import TypedDict
 import torch
 from torch.utils.data import Dataset
 
-from clipaac_lib import paths
+from clipaac_lib.common import paths
+from clipaac_lib.common.constants import SAMPLE_RATE
 from clipaac_lib.data.audio import AudioError, audio_info, load_audio
 from clipaac_lib.data.cache import AudioCache, cache_folder, to_int16
 from clipaac_lib.data.clotho_csv import (
@@ -116,7 +117,7 @@ class ClothoDataset(Dataset[ClothoItem]):
         self,
         root: str | os.PathLike[str] | None = None,
         split: str = "development",
-        sample_rate: int = 16000,
+        sample_rate: int = SAMPLE_RATE,
         max_seconds: float | None = 30.0,
         cache: bool = True,
         on_error: str = "raise",

@@ -3,7 +3,7 @@
 What :func:`download_clotho` does for each split:
 
 1. downloads the captions CSV, the metadata CSV and the audio archive through
-   :func:`clipaac_lib.download.download`: a progress bar, resume after an interruption (HTTP Range on
+   :func:`clipaac_lib.common.download.download`: a progress bar, resume after an interruption (HTTP Range on
    the ``.part`` file), md5 check, atomic rename; a verified file is never fetched again, and an
    interrupted transfer is retried (resumed) ``retries`` times before giving up;
 2. extracts ``clotho_audio_<split>.7z`` with py7zr (pure Python) into a scratch folder, moves the
@@ -25,9 +25,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipaac_lib.common.download import Checksum, DownloadError, download
+from clipaac_lib.common.fileio import atomic_write_json
 from clipaac_lib.data.clotho import DATASET_FOLDER, SOURCE_SPLITS, default_data_root
-from clipaac_lib.download import Checksum, DownloadError, download
-from clipaac_lib.fileio import atomic_write_json
 
 __all__ = [
     "CLOTHO_V21_FILES",
@@ -150,7 +150,7 @@ def download_clotho(
 
     ``splits`` picks among development/validation/evaluation; ``base_url`` (or ``$CLIPAAC_CLOTHO_URL``)
     points at a mirror; ``files`` replaces the URL/md5 table (tests use their own). Safe to call again:
-    nothing verified is downloaded twice. Raises :class:`clipaac_lib.download.ChecksumError` naming the
+    nothing verified is downloaded twice. Raises :class:`clipaac_lib.common.download.ChecksumError` naming the
     file and both checksums when a download is corrupt. Notebook: ``notebooks/01_data.ipynb``.
     """
     folder = Path(default_data_root() if root is None else root).expanduser() / DATASET_FOLDER

@@ -33,11 +33,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from clipaac_lib.common.constants import SAMPLE_RATE
+from clipaac_lib.common.fileio import atomic_write_bytes, atomic_write_text
 from clipaac_lib.data.clotho import DATASET_FOLDER, SOURCE_SPLITS, default_data_root
 from clipaac_lib.data.clotho_csv import CAPTIONS_HEADER, METADATA_COLUMNS
 from clipaac_lib.data.synth_captions import write_captions
 from clipaac_lib.data.synth_scenes import render_scene, sample_scene
-from clipaac_lib.fileio import atomic_write_bytes, atomic_write_text
 
 __all__ = ["DEFAULT_SIZES", "DEFAULT_CLIP_SECONDS", "SyntheticConfig", "make_synthetic_clotho", "default_synthetic_root"]
 
@@ -59,7 +60,7 @@ class SyntheticConfig:
     #: one length for every clip, or (shortest, longest): each clip's length drawn uniformly from that
     #: range in steps of :data:`CLIP_SECONDS_STEP`
     clip_seconds: float | tuple[float, float] = DEFAULT_CLIP_SECONDS
-    sample_rate: int = 16000  # rate of the WAV files (the loader resamples to the model's rate)
+    sample_rate: int = SAMPLE_RATE  # rate of the WAV files (the loader resamples to the model's rate)
     background_probability: float = 0.4  # chance that a clip has a background texture
     max_events: int = 3  # 1 to 3 events per scene
 
@@ -70,8 +71,8 @@ class SyntheticConfig:
         self.sizes = {s: int(self.sizes.get(s, 0)) for s in SOURCE_SPLITS}
         if any(n < 0 for n in self.sizes.values()) or sum(self.sizes.values()) == 0:
             raise ValueError(f"sizes must be non-negative with at least one clip, got {self.sizes}")
-        if self.sample_rate < 16000:
-            raise ValueError(f"sample_rate must be at least 16000 Hz (the events reach 7 kHz), got {self.sample_rate}")
+        if self.sample_rate < SAMPLE_RATE:
+            raise ValueError(f"sample_rate must be at least {SAMPLE_RATE} Hz (the events reach 7 kHz), got {self.sample_rate}")
         if isinstance(self.clip_seconds, (list, tuple)):
             low, high = (float(x) for x in self.clip_seconds)
             if not 0 < low <= high:
@@ -162,7 +163,7 @@ def make_synthetic_clotho(
     *,
     sizes: dict[str, int] | None = None,
     clip_seconds: float | tuple[float, float] = DEFAULT_CLIP_SECONDS,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     background_probability: float = 0.4,
     max_events: int = 3,
     overwrite: bool = False,

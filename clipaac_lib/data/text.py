@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from clipaac_lib.fileio import atomic_write_json
+from clipaac_lib.common.constants import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from clipaac_lib.common.fileio import atomic_write_json
 
 __all__ = [
     "PAD",
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
-PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 SPECIALS: tuple[str, ...] = (PAD, BOS, EOS, UNK)
 
 _APOSTROPHE = re.compile(r"(?<=\w)['\u2019](?=\w)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .evaluate import evaluate_captions
+from clipaac_lib.metrics.scoring import evaluate_captions
 
 __all__ = ["score_in_corpus"]
 

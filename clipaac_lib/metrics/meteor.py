@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from .java import LOCALE_FLAGS, QUICK_START_FLAGS, java_env
+from clipaac_lib.metrics.java import LOCALE_FLAGS, QUICK_START_FLAGS, java_env
 
 __all__ = ["MeteorScorer", "meteor_command", "meteor_jar"]
 

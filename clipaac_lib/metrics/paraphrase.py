@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
-from ..fileio import atomic_open, atomic_write_bytes, atomic_write_json
+from clipaac_lib.common import paths
+from clipaac_lib.common.fileio import atomic_open, atomic_write_bytes, atomic_write_json
 
 __all__ = [
     "INDEX_VERSION",

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .java import LOCALE_FLAGS, QUICK_START_FLAGS, java_env
+from clipaac_lib.metrics.java import LOCALE_FLAGS, QUICK_START_FLAGS, java_env
 
 __all__ = ["PTB_JAR", "PTB_PUNCTUATION", "ptb_tokenize", "tokenizer_jar"]
 

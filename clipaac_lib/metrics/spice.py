@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .java import LOCALE_FLAGS, java_env, java_has_module, java_version
-from .spice_driver import write_driver
-from .spice_install import CORENLP_JARS, SPICE_INSTALL_COMMAND, jars_verified, spice_dir
+from clipaac_lib.metrics.java import LOCALE_FLAGS, java_env, java_has_module, java_version
+from clipaac_lib.metrics.spice_driver import write_driver
+from clipaac_lib.metrics.spice_install import CORENLP_JARS, SPICE_INSTALL_COMMAND, jars_verified, spice_dir
 
 __all__ = [
     "SpiceConfig",

@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import paths
-from ..download import Checksum, ChecksumError, DownloadError, download, file_hash
-from ..fileio import atomic_write_json
+from clipaac_lib.common import paths
+from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, file_hash
+from clipaac_lib.common.fileio import atomic_write_json
 
 __all__ = [
     "CORENLP_JARS",
@@ -281,7 +281,7 @@ def install_spice(
 ) -> Path:
     """Download, check and install the CoreNLP 3.6.0 jars for SPICE; return the folder holding them.
 
-    ``cache_dir`` defaults to ``clipaac_lib.paths.subdir("spice")``. Nothing happens when verified jars
+    ``cache_dir`` defaults to ``clipaac_lib.common.paths.subdir("spice")``. Nothing happens when verified jars
     are already there (``force=True`` reinstalls). Raises :class:`SpiceInstallError` naming what went
     wrong with each source. Notebook: ``notebooks/04_metrics.ipynb``.
     """

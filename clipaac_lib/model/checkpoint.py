@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from ..fileio import atomic_open, atomic_write_json
-from .clipaac import CLIPAAC
-from .config import ModelConfig
+from clipaac_lib.common.fileio import atomic_open, atomic_write_json
+from clipaac_lib.model.clipaac import CLIPAAC
+from clipaac_lib.model.config import ModelConfig
 
 __all__ = ["WEIGHTS_FILE", "CONFIG_FILE", "model_state", "save_model", "load_model_state", "load_model", "model_from_state"]
 

@@ -23,12 +23,12 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .attention import sinusoidal_positions
-from .checks import check_audio_values
-from .config import ModelConfig
-from .decoder import CaptionDecoder
-from .esresnext import ESResNeXtFBSP
-from .text import TextTransformer
+from clipaac_lib.model.attention import sinusoidal_positions
+from clipaac_lib.model.checks import check_audio_values
+from clipaac_lib.model.config import ModelConfig
+from clipaac_lib.model.decoder import CaptionDecoder
+from clipaac_lib.model.esresnext import ESResNeXtFBSP
+from clipaac_lib.model.text import TextTransformer
 
 __all__ = ["AudioEncoding", "CLIPAACOutput", "CLIPAAC"]
 

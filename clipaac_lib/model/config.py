@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from clipaac_lib.common.constants import AUDIOCLIP_SAMPLE_RATE, BOS_ID, EOS_ID, PAD_ID, SAMPLE_RATE, UNK_ID
+
 __all__ = [
     "AUDIO_MEMORY_CHOICES",
     "MODEL_PRESETS",
@@ -51,7 +53,7 @@ class AudioConfig:
     groups of ``width_per_group * stem_width / 64`` channels) and AudioCLIP's attention blocks.
     """
 
-    sample_rate: int = 44100
+    sample_rate: int = AUDIOCLIP_SAMPLE_RATE
     n_fft: int = 2048
     win_length: int = 1654
     hop_length: int = 561
@@ -177,10 +179,10 @@ class ModelConfig:
     embed_dim: int = 1024
     audio_memory: str = "embedding"
     logit_scale_init: float = 100.0
-    pad_id: int = 0
-    bos_id: int = 1
-    eos_id: int = 2
-    unk_id: int = 3
+    pad_id: int = PAD_ID
+    bos_id: int = BOS_ID
+    eos_id: int = EOS_ID
+    unk_id: int = UNK_ID
     name: str = "custom"
     audio: AudioConfig = field(default_factory=AudioConfig)
     text: TextConfig = field(default_factory=TextConfig)
@@ -251,7 +253,7 @@ class ModelConfig:
         params: dict[str, Any] = {
             "embed_dim": 256,
             "audio": AudioConfig(
-                sample_rate=16000,
+                sample_rate=SAMPLE_RATE,
                 n_fft=512,
                 win_length=480,
                 hop_length=240,

@@ -3,7 +3,7 @@
 word embedding (scaled by sqrt(d_model)) + sinusoidal positions + dropout -> ``layers`` post-norm blocks of
 [masked multi-head self-attention, cross-attention to the audio memory, feed-forward], each sub-layer
 followed by dropout, a residual connection and LayerNorm (Vaswani et al. 2017) -> linear to the word
-vocabulary. The softmax of the paper's figure lives in the loss (:func:`clipaac_lib.losses.caption_loss`)
+vocabulary. The softmax of the paper's figure lives in the loss (:func:`clipaac_lib.model.losses.caption_loss`)
 and in decoding.
 
 Position m's output depends only on tokens 0..m (causal mask) and on the memory, so one call on a whole
@@ -18,9 +18,10 @@ import math
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention import MultiheadAttention, sinusoidal_positions
-from .checks import check_token_range
-from .config import DecoderConfig
+from clipaac_lib.common.constants import PAD_ID
+from clipaac_lib.model.attention import MultiheadAttention, sinusoidal_positions
+from clipaac_lib.model.checks import check_token_range
+from clipaac_lib.model.config import DecoderConfig
 
 __all__ = ["DecoderBlock", "CaptionDecoder"]
 
@@ -52,7 +53,7 @@ class CaptionDecoder(nn.Module):
     Notebook: ``notebooks/02_architecture.ipynb``.
     """
 
-    def __init__(self, config: DecoderConfig, vocab_size: int, pad_id: int = 0) -> None:
+    def __init__(self, config: DecoderConfig, vocab_size: int, pad_id: int = PAD_ID) -> None:
         super().__init__()
         self.config = config
         self.vocab_size = vocab_size

@@ -28,8 +28,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from .config import AudioConfig
-from .frontend import LinearFBSP, audioclip_input, blackman_harris, fbsp_power, log_power_bands, num_frames
+from clipaac_lib.model.config import AudioConfig
+from clipaac_lib.model.frontend import (
+    LinearFBSP,
+    audioclip_input,
+    blackman_harris,
+    fbsp_power,
+    log_power_bands,
+    num_frames,
+)
 
 __all__ = ["Attention2d", "Bottleneck", "ESResNeXtFBSP"]
 

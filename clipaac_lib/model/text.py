@@ -15,9 +15,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .attention import MultiheadAttention
-from .checks import check_token_range
-from .config import TextConfig
+from clipaac_lib.model.attention import MultiheadAttention
+from clipaac_lib.model.checks import check_token_range
+from clipaac_lib.model.config import TextConfig
 
 __all__ = ["QuickGELU", "ResidualAttentionBlock", "Transformer", "TextTransformer"]
 

@@ -5,13 +5,15 @@ paper-size model and cannot be downloaded offline, so for the small model the bo
 the same recipe in miniature: :mod:`~clipaac_lib.pretrain.corpus` (a labelled corpus, no captions),
 :mod:`~clipaac_lib.pretrain.tagging` (stage ``audio``), :mod:`~clipaac_lib.pretrain.audio_text` (stage
 ``audio_text``), :mod:`~clipaac_lib.pretrain.store` (cache). The files have the published files' key
-layouts and are loaded by the same loaders (:mod:`clipaac_lib.pretrained`).
+layouts and are loaded by the same loaders as the published files (:mod:`~clipaac_lib.pretrain.published`:
+the AudioCLIP and ESResNeXt-fbsp checkpoints, their download, key accounting and the initialisation
+strategies of Table 1). :mod:`~clipaac_lib.pretrain.plots` draws the pretraining curves.
 
 Notebook: ``notebooks/06_ablations.ipynb`` (section "Pretraining"); command: ``clipaac pretrain``.
 """
 
-from clipaac_lib.pretrain.config import PretrainConfig
 from clipaac_lib.pretrain.corpus import LABELS, CorpusConfig, LabelledCorpus, make_corpus
+from clipaac_lib.pretrain.recipe import PretrainConfig
 from clipaac_lib.pretrain.store import PretrainedFile, ensure_pretrained, find_pretrained, pretrained_path
 
 __all__ = ["PretrainConfig", "CorpusConfig", "LabelledCorpus", "LABELS", "make_corpus", "PretrainedFile",

@@ -19,14 +19,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from clipaac_lib.losses import contrastive_loss
 from clipaac_lib.model.clipaac import CLIPAAC
 from clipaac_lib.model.config import ModelConfig
+from clipaac_lib.model.losses import contrastive_loss
 from clipaac_lib.model.tokenizer import tokenize
-from clipaac_lib.pretrain.config import PretrainConfig
 from clipaac_lib.pretrain.corpus import LabelledCorpus
-from clipaac_lib.pretrain.loop import fit
-from clipaac_lib.pretrained import load_esresnext_audioset
+from clipaac_lib.pretrain.fit import fit
+from clipaac_lib.pretrain.published import load_esresnext_audioset
+from clipaac_lib.pretrain.recipe import PretrainConfig
 
 __all__ = ["audioclip_layout", "zero_shot_accuracy", "train_audio_text"]
 

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from clipaac_lib.common.constants import SAMPLE_RATE
 from clipaac_lib.data.synth_scenes import Scene, render_scene, sample_scene
 from clipaac_lib.data.synth_sounds import EVENTS
 
@@ -47,7 +48,7 @@ class CorpusConfig:
     seed: int = 1
     clips: int = 800
     seconds: float = 3.0
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     background_probability: float = 0.4
     max_events: int = 3
 

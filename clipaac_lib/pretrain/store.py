@@ -2,7 +2,7 @@
 
 ``ensure_pretrained(init, model_config)`` returns the checkpoint that initialisation strategy ``init``
 loads for a model of ``model_config``'s encoder architecture, making it first if the cache
-(``$CLIPAAC_CACHE/weights``, :func:`clipaac_lib.paths.subdir`) does not hold it:
+(``$CLIPAAC_CACHE/weights``, :func:`clipaac_lib.common.paths.subdir`) does not hold it:
 
 - ``"audio"``: ``ESRNXFBSP-book-<hash>.pt``, stage ``audio`` (:mod:`clipaac_lib.pretrain.tagging`), in
   the key layout of the published ``ESRNXFBSP.pt``;
@@ -12,7 +12,7 @@ loads for a model of ``model_config``'s encoder architecture, making it first if
 
 Beside each file a ``.json`` records the recipe, the architecture, the training curves, the seconds it
 took and the file's sha256; a file whose sha256 differs from its record is made again (with a warning
-naming it). The check is :func:`clipaac_lib.download.verify`'s, as for downloads: the file is hashed once
+naming it). The check is :func:`clipaac_lib.common.download.verify`'s, as for downloads: the file is hashed once
 and the result remembered in ``<file>.ok`` while its size and time stamp stay the same. Files are written atomically, so an interrupted run leaves no half file. The same recipe
 and seed give the same bytes. ``<hash>`` covers the recipe and the architecture
 (:meth:`PretrainConfig.stage_hash`).
@@ -34,13 +34,13 @@ from typing import Any
 
 import torch
 
-from clipaac_lib.download import Checksum, verify
-from clipaac_lib.fileio import atomic_write_bytes, atomic_write_json
+from clipaac_lib.common.download import Checksum, verify
+from clipaac_lib.common.fileio import atomic_write_bytes, atomic_write_json
+from clipaac_lib.common.paths import subdir
 from clipaac_lib.model.config import ModelConfig
-from clipaac_lib.paths import subdir
 from clipaac_lib.pretrain.audio_text import train_audio_text
-from clipaac_lib.pretrain.config import PretrainConfig
 from clipaac_lib.pretrain.corpus import LabelledCorpus, make_corpus
+from clipaac_lib.pretrain.recipe import PretrainConfig
 from clipaac_lib.pretrain.tagging import train_tagger
 
 __all__ = ["STAGES", "PretrainedFile", "architecture", "pretrained_path", "find_pretrained", "ensure_pretrained"]

@@ -18,9 +18,9 @@ from torch import Tensor
 
 from clipaac_lib.model.config import AudioConfig
 from clipaac_lib.model.esresnext import ESResNeXtFBSP
-from clipaac_lib.pretrain.config import PretrainConfig
 from clipaac_lib.pretrain.corpus import LABELS, LabelledCorpus
-from clipaac_lib.pretrain.loop import fit
+from clipaac_lib.pretrain.fit import fit
+from clipaac_lib.pretrain.recipe import PretrainConfig
 
 __all__ = ["average_precision", "mean_average_precision", "train_tagger"]
 

@@ -30,13 +30,13 @@ from typing import Any
 
 import torch
 
+from clipaac_lib.common.fileio import atomic_write_json
 from clipaac_lib.data.clotho import SPLITS, dataset_folder, default_data_root
 from clipaac_lib.data.prepare import DATASETS
-from clipaac_lib.fileio import atomic_write_json
-from clipaac_lib.losses import CAPTION_LOSS_REDUCTIONS
 from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, MODEL_PRESETS
-from clipaac_lib.pretrain.config import PretrainConfig
-from clipaac_lib.pretrained import INIT_STRATEGIES
+from clipaac_lib.model.losses import CAPTION_LOSS_REDUCTIONS
+from clipaac_lib.pretrain.published import INIT_STRATEGIES
+from clipaac_lib.pretrain.recipe import PretrainConfig
 
 __all__ = [
     "ConfigError",
@@ -60,7 +60,7 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 FIT_MEMORY = ("check", "auto", "off")
 #: ``epoch_captions``: every (clip, caption) pair per epoch, or one random caption per clip.
 EPOCH_CAPTIONS = ("all", "one")
-#: ``lr_after_warmup``: :func:`clipaac_lib.train.loop.lr_factor`.
+#: ``lr_after_warmup``: :func:`clipaac_lib.train.trainer.lr_factor`.
 LR_SCHEDULES = ("constant", "cosine")
 #: ``select_checkpoint``: the last epoch's weights, or the epoch with the lowest validation caption loss.
 CHECKPOINT_SELECTIONS = ("last", "best")

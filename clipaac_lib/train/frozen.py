@@ -12,7 +12,7 @@ captions (under ``no_grad``; cheap) so that the contrastive loss is logged as be
 memory, ``torchrun``, a trainable encoder) every step runs the audio head as usual.
 
 Padding: each clip is encoded alone or with clips of its own length (as evaluation does,
-:func:`~clipaac_lib.train.evaluate.equal_length_groups`), never zero-padded. Without the cache a
+:func:`~clipaac_lib.train.evaluation.equal_length_groups`), never zero-padded. Without the cache a
 training batch is zero-padded to its longest clip (or to ``max_seconds`` with ``fixed_length``), and the
 audio head's embedding of a padded clip differs from that of the clip itself; the cache gives each clip
 its unpadded embedding, the one evaluation sees. On clips of one length (no padding) the two are the
@@ -39,7 +39,7 @@ from clipaac_lib.data import collate_clips
 from clipaac_lib.model import CLIPAAC
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.evaluate import equal_length_groups
+from clipaac_lib.train.evaluation import equal_length_groups
 from clipaac_lib.train.setup import TrainData, default_num_workers
 from clipaac_lib.train.step import audio_to_device, autocast_context, autocast_dtype, unwrap
 

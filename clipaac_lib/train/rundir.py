@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from clipaac_lib.common.devices import resolve_device
+from clipaac_lib.common.fileio import atomic_open, atomic_write_json, atomic_write_text
+from clipaac_lib.common.paths import subdir
 from clipaac_lib.data.text import Vocabulary
-from clipaac_lib.decode import DecodeConfig
-from clipaac_lib.devices import resolve_device
-from clipaac_lib.fileio import atomic_open, atomic_write_json, atomic_write_text
 from clipaac_lib.model import CLIPAAC, ModelConfig, load_model_state, model_from_state, save_model
-from clipaac_lib.paths import subdir
+from clipaac_lib.model.decode import DecodeConfig
 from clipaac_lib.train.config import TrainConfig
 
 __all__ = [

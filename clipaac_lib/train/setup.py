@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from clipaac_lib.common.devices import resolve_device
 from clipaac_lib.data import (
     CaptionPairs,
     ClothoDataset,
@@ -27,10 +28,9 @@ from clipaac_lib.data import (
     default_synthetic_root,
     make_synthetic_clotho,
 )
-from clipaac_lib.devices import resolve_device
 from clipaac_lib.model import CLIPAAC, ModelConfig, tokenize
 from clipaac_lib.pretrain import ensure_pretrained
-from clipaac_lib.pretrained import INIT_WEIGHTS, WEIGHTS, apply_init, download_weights, freeze_encoder
+from clipaac_lib.pretrain.published import INIT_WEIGHTS, WEIGHTS, apply_init, download_weights, freeze_encoder
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir

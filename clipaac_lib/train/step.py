@@ -28,10 +28,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from clipaac_lib.common.constants import PAD_ID
 from clipaac_lib.data.cache import INT16_SCALE
-from clipaac_lib.losses import caption_loss, contrastive_loss, total_loss
 from clipaac_lib.model import CLIPAAC, CLIPAACOutput, ModelConfig
 from clipaac_lib.model.checks import check_audio_values, check_has_targets, check_token_range
+from clipaac_lib.model.losses import caption_loss, contrastive_loss, total_loss
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import PRECISIONS, TrainConfig
 
@@ -97,7 +98,7 @@ def skipped_steps(scale_before: float, scale_after: float) -> int:
     return round(math.log2(scale_before / scale_after))
 
 
-def check_batch(batch: dict[str, Any], model_config: ModelConfig, pad_id: int = 0) -> bool:
+def check_batch(batch: dict[str, Any], model_config: ModelConfig, pad_id: int = PAD_ID) -> bool:
     """Check a training batch's values on the CPU; returns True when it did (False when a tensor is
     already on another device, in which case the model's own checks must run).
 
@@ -130,7 +131,7 @@ def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
 
 
 def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainConfig, device: torch.device,
-                 autocast: torch.dtype | bool | None, pad_id: int = 0, *,
+                 autocast: torch.dtype | bool | None, pad_id: int = PAD_ID, *,
                  audio_cache: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
     process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling).

@@ -24,12 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from .java import find_java
-from .meteor import MeteorScorer
-from .paraphrase import load_index, meteor_words, prune_table
-from .ptb import ptb_tokenize
-from .spice import SpiceConfig, SpiceProcess, spice_available
-from .spice_install import SPICE_INSTALL_COMMAND, spice_dir
+from clipaac_lib.metrics.java import find_java
+from clipaac_lib.metrics.meteor import MeteorScorer
+from clipaac_lib.metrics.paraphrase import load_index, meteor_words, prune_table
+from clipaac_lib.metrics.ptb import ptb_tokenize
+from clipaac_lib.metrics.spice import SpiceConfig, SpiceProcess, spice_available
+from clipaac_lib.metrics.spice_install import SPICE_INSTALL_COMMAND, spice_dir
 
 __all__ = ["METRIC_KEYS", "SpiceUnavailableWarning", "evaluate_captions", "evaluate_captions_timed"]
 
@@ -97,7 +97,7 @@ def _want_spice(spice: bool | Literal["auto"], cache_dir: str | os.PathLike[str]
     if spice_available(cache_dir):
         return True
     if spice is True:
-        from .spice import SpiceNotInstalledError
+        from clipaac_lib.metrics.spice import SpiceNotInstalledError
 
         raise SpiceNotInstalledError(
             f"spice=True but Stanford CoreNLP 3.6.0 is not in {spice_dir(cache_dir) / 'lib'}; "

@@ -16,11 +16,11 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from clipaac_lib.analysis import embed_captions, rank_captions
+from clipaac_lib.caption.inference import caption_audio
 from clipaac_lib.data import Vocabulary, load_audio
-from clipaac_lib.decode import DecodeConfig
-from clipaac_lib.inference import caption_audio
 from clipaac_lib.model import CLIPAAC
+from clipaac_lib.model.analysis import embed_captions, rank_captions
+from clipaac_lib.model.decode import DecodeConfig
 from clipaac_lib.train.rundir import RunResult, decode_config
 from clipaac_lib.train.setup import LimitedDataset, open_test_split
 

@@ -3,7 +3,7 @@
 Each system of the paper's Tables 1 and 2 is trained with several seeds. :func:`seed_table` turns the
 runs (one row per system and seed) into one row per system: mean and sample standard deviation of each
 metric, and the number of seeds. :data:`FINDINGS` holds the paper's four claims as comparisons of two
-systems on CIDEr-D; the paper's side of each comes from :mod:`clipaac_lib.paper`, never typed here.
+systems on CIDEr-D; the paper's side of each comes from :mod:`clipaac_lib.experiments.paper`, never typed here.
 
 The noise rule: a difference between two systems is an *effect* only when it exceeds twice the seed
 spread of the comparison (:func:`spread_of`). :func:`label` then says whether the effect has the
@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from clipaac_lib.paper import METRIC_COLUMNS, METRIC_NAMES, TABLE1, TABLE2
+from clipaac_lib.experiments.paper import METRIC_COLUMNS, METRIC_NAMES, TABLE1, TABLE2
 
 __all__ = ["Finding", "FINDINGS", "LABELS", "ALIASES", "seed_table", "spread_of", "label", "paper_score",
            "label_findings", "plot_findings", "png_bytes", "describe_findings"]
@@ -146,7 +146,7 @@ def label_findings(summary: pd.DataFrame, metric: str = "cider_d", reference_sys
     our means, difference and seed counts, the comparison's spread (:func:`spread_of`, with the sd of
     ``reference_system`` for single-seed systems), the threshold ``2 * spread`` and the label. Systems 4
     and 8 stand for each other when only one is in ``summary``; a system with no result (no row, or a NaN
-    mean) gives "not run". ``metric`` must be one the paper publishes (:data:`~clipaac_lib.paper.METRIC_COLUMNS`).
+    mean) gives "not run". ``metric`` must be one the paper publishes (:data:`~clipaac_lib.experiments.paper.METRIC_COLUMNS`).
     """
     for column in (f"{metric}_mean", f"{metric}_sd", "n_seeds"):
         if column not in summary.columns:

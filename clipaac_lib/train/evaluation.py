@@ -2,7 +2,7 @@
 
 One pass over the clips (:func:`run_split`) encodes each clip once and yields
 
-- a caption per clip (greedy or beam search, :mod:`clipaac_lib.decode`), scored against the clip's
+- a caption per clip (greedy or beam search, :mod:`clipaac_lib.model.decode`), scored against the clip's
   references with :func:`clipaac_lib.metrics.evaluate_captions` over the whole split at once (CIDEr-D's
   document frequencies come from the evaluated corpus);
 - the audio embedding A of each clip and the text embedding T of each reference caption, from which
@@ -30,12 +30,13 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from clipaac_lib.common.constants import PAD_ID
+from clipaac_lib.common.devices import resolve_device
 from clipaac_lib.data import Vocabulary, collate_clips
 from clipaac_lib.data.batching import teacher_forcing_tokens
-from clipaac_lib.decode import DecodeConfig, search
-from clipaac_lib.devices import resolve_device
 from clipaac_lib.metrics import chance_recall, evaluate_captions, retrieval_recall
 from clipaac_lib.model import CLIPAAC, tokenize
+from clipaac_lib.model.decode import DecodeConfig, search
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir, RunResult, decode_config, evaluation_tag, load_run_model
 from clipaac_lib.train.setup import LimitedDataset, TrainData, open_test_split, untrained_model
@@ -117,7 +118,7 @@ def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, *, device: to
                         caption_in, caption_out = teacher_forcing_tokens(group_refs, vocab, max_words)
                         logits = model.decode(memory, caption_in.to(device))  # (R_g, M, V)
                         target = caption_out.to(device)
-                        nll_sum += float(F.cross_entropy(logits.float().transpose(1, 2), target, ignore_index=0,
+                        nll_sum += float(F.cross_entropy(logits.float().transpose(1, 2), target, ignore_index=PAD_ID,
                                                          reduction="sum"))
                         nll_tokens += int((target != 0).sum())
             audio_embs.append(torch.stack(batch_emb))  # (B, L)

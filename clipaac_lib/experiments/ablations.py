@@ -9,8 +9,8 @@
 :func:`~clipaac_lib.train.find_run`: systems 4 and 8 are one configuration, so one run), keeps a JSON
 record per (system, seed) and returns one row per run. :func:`summarize` gives mean and seed spread per
 system, :func:`side_by_side` sets them beside the paper's numbers, :func:`plot_systems` draws them with
-the noise band of the reference system and the baselines (:mod:`clipaac_lib.baselines`). Whether each
-finding of the paper is reproduced is :mod:`clipaac_lib.findings`'s call. It needs only the installed
+the noise band of the reference system and the baselines (:mod:`clipaac_lib.experiments.baselines`). Whether each
+finding of the paper is reproduced is :mod:`clipaac_lib.experiments.findings`'s call. It needs only the installed
 package (no notebook, no repository). Notebook: ``notebooks/06_ablations.ipynb``.
 """
 
@@ -29,13 +29,13 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from clipaac_lib.analysis import similarity_matrix
-from clipaac_lib.baselines import CONSTANT_ROW, Baselines, gap_share
-from clipaac_lib.fileio import atomic_write_json
-from clipaac_lib.findings import ALIASES, seed_table
-from clipaac_lib.paper import METRIC_COLUMNS, TABLE1, TABLE2
-from clipaac_lib.paths import subdir
-from clipaac_lib.pretrained import INIT_WEIGHTS, weights_present
+from clipaac_lib.common.fileio import atomic_write_json
+from clipaac_lib.common.paths import subdir
+from clipaac_lib.experiments.baselines import CONSTANT_ROW, Baselines, gap_share
+from clipaac_lib.experiments.findings import ALIASES, seed_table
+from clipaac_lib.experiments.paper import METRIC_COLUMNS, TABLE1, TABLE2
+from clipaac_lib.model.analysis import similarity_matrix
+from clipaac_lib.pretrain.published import INIT_WEIGHTS, weights_present
 from clipaac_lib.train import RunResult, TrainConfig, find_run, train
 from clipaac_lib.train.setup import open_test_split, untrained_model
 
@@ -165,7 +165,7 @@ def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *, 
 
 def summarize(records: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """One row per system of the runs that ran: its ``keys`` settings, then mean and sd over seeds of
-    every score (:func:`clipaac_lib.findings.seed_table`) and ``n_seeds``."""
+    every score (:func:`clipaac_lib.experiments.findings.seed_table`) and ``n_seeds``."""
     ran = records[records["status"] == "ran"]
     metrics = [m for m in SUMMARY_METRICS if m in ran.columns]
     numeric = ran[["system", "seed"]].join(ran[metrics].apply(pd.to_numeric, errors="coerce"))

@@ -29,13 +29,13 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from clipaac_lib.devices import resolve_device
-from clipaac_lib.fileio import atomic_write_json
+from clipaac_lib.common.devices import resolve_device
+from clipaac_lib.common.fileio import atomic_write_json
 from clipaac_lib.metrics import retrieval_recall
 from clipaac_lib.model import CLIPAAC, load_model_state, model_state, save_model
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.evaluate import evaluate_and_save, run_split
+from clipaac_lib.train.evaluation import evaluate_and_save, run_split
 from clipaac_lib.train.frozen import training_audio_cache
 from clipaac_lib.train.lock import run_lock
 from clipaac_lib.train.preflight import check_device_memory, require_java

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from clipaac_lib.common.constants import PAD_ID
 from clipaac_lib.model.checks import check_has_targets
 
 __all__ = ["CAPTION_LOSS_REDUCTIONS", "contrastive_logits", "contrastive_loss", "contrastive_loss_curve",
@@ -82,7 +83,7 @@ def contrastive_loss_curve(audio_emb: Tensor, text_emb: Tensor, logit_scales: It
 CAPTION_LOSS_REDUCTIONS = ("token_mean", "caption_sum")
 
 
-def caption_loss(logits: Tensor, targets: Tensor, pad_id: int = 0, label_smoothing: float = 0.1, *,
+def caption_loss(logits: Tensor, targets: Tensor, pad_id: int = PAD_ID, label_smoothing: float = 0.1, *,
                  reduction: str = "token_mean", check_values: bool = True) -> Tensor:
     """Eq. (6): cross-entropy of ``logits`` (B, M, V) against ``targets`` (B, M) word ids, with label
     smoothing, padding (``pad_id``) ignored; ``reduction`` "token_mean" averages over the real tokens of

@@ -1,9 +1,9 @@
 """The ``clipaac`` command: wiring only; each package registers its own subcommands.
 
-``clipaac data {synthetic,clotho,stats}`` comes from :func:`clipaac_lib.data.cli.add_data_commands`;
-``clipaac pretrain`` from :func:`clipaac_lib.pretrain.cli.add_pretrain_commands`;
-``clipaac train|evaluate|caption`` from :func:`clipaac_lib.train.cli.add_train_commands`;
-``clipaac metrics {install-spice,prepare-meteor,check}`` forwards to :mod:`clipaac_lib.metrics.__main__`.
+``clipaac data {synthetic,clotho,stats}`` comes from :func:`clipaac_lib.cli.data.add_data_commands`;
+``clipaac pretrain`` from :func:`clipaac_lib.cli.pretrain.add_pretrain_commands`;
+``clipaac train|evaluate|caption`` from :func:`clipaac_lib.cli.train.add_train_commands`;
+``clipaac metrics {install-spice,prepare-meteor,check}`` forwards to :mod:`clipaac_lib.cli.metrics`.
 To add a command group (``train``, ``evaluate``, ``caption``), write an ``add_<name>_commands(subparsers)``
 in its package that sets ``func`` on its parsers, and call it in :func:`build_parser`.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from clipaac_lib.data.cli import add_data_commands
-from clipaac_lib.errors import DEBUG_FLAG, OneLineArgumentParser, pop_debug, run_reporting_errors
-from clipaac_lib.pretrain.cli import add_pretrain_commands
-from clipaac_lib.train.cli import add_train_commands
+from clipaac_lib.cli.data import add_data_commands
+from clipaac_lib.cli.errors import DEBUG_FLAG, OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.cli.pretrain import add_pretrain_commands
+from clipaac_lib.cli.train import add_train_commands
 
 __all__ = ["build_parser", "main"]
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     as ``clipaac: error: ...``; ``--debug`` shows the traceback instead)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["metrics"]:  # forwarded whole, options included
-        from clipaac_lib.metrics.__main__ import main as metrics_main
+        from clipaac_lib.cli.metrics import main as metrics_main
 
         return metrics_main(argv[1:] or ["--help"])
     argv, debug = pop_debug(argv)

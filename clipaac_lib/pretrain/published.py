@@ -28,9 +28,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .download import Checksum, download
-from .model.clipaac import CLIPAAC
-from .paths import subdir
+from clipaac_lib.common.download import Checksum, download
+from clipaac_lib.common.paths import subdir
+from clipaac_lib.model.clipaac import CLIPAAC
 
 __all__ = [
     "WeightFile",

@@ -39,7 +39,7 @@ import pandas as pd
 from clipaac_lib.data.clotho import SPLITS, dataset_folder
 from clipaac_lib.data.clotho_csv import read_captions_csv
 from clipaac_lib.data.text import normalize_caption
-from clipaac_lib.paper import METRIC_NAMES
+from clipaac_lib.experiments.paper import METRIC_NAMES
 
 __all__ = [
     "CONSTANT_ROW",

@@ -1,12 +1,13 @@
 """The paper-to-code table: each equation, Algorithm 1 step and setting of the CLIP-AAC paper next to
 what we do, the library symbol that does it and the test that checks it.
 
-:data:`ROWS` is the only copy of the table; the repository's ``devtools/paper_to_code.py`` renders
+Repository data, not part of the installed package (only ``devtools`` and the tests read it).
+:data:`ROWS` is the only copy of the table; ``devtools/paper_to_code.py`` renders
 the book page ``book/paper_to_code.md`` from it (``python -m devtools.paper_to_code
 book/paper_to_code.md``; ``--check`` exits 1 when the page is out of date). A row whose ``paper`` starts with :data:`SILENT` is an open choice: the paper
 does not say, or says it ambiguously (the quote follows), and ``ours`` gives our default and the reason for it.
 
-:func:`resolve` turns a row's ``code`` (a dotted path such as ``clipaac_lib.losses.contrastive_loss`` or
+:func:`resolve` turns a row's ``code`` (a dotted path such as ``clipaac_lib.model.losses.contrastive_loss`` or
 ``clipaac_lib.train.config.TrainConfig.lam``) into the object.
 
 Page: ``book/paper_to_code.md``.
@@ -25,7 +26,6 @@ __all__ = ["SILENT", "Row", "ROWS", "resolve"]
 
 #: How ``Row.paper`` marks an open choice.
 SILENT = "**silent**"
-#: The folder holding ``clipaac_lib/`` (and, in a checkout, ``tests/``).
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Row:
 
 
 _TC = "clipaac_lib.train.config.TrainConfig."
-_LOSS = "clipaac_lib.losses."
+_LOSS = "clipaac_lib.model.losses."
 _MODEL = "clipaac_lib.model.clipaac.CLIPAAC."
 _T_LOSS = "tests/test_losses.py::"
 _T_CFG = "tests/test_train_config.py::"
@@ -114,14 +114,14 @@ ROWS: tuple[Row, ...] = (
         '"initialized by AudioCLIP ... We remove the image-head"',
         "AudioCLIP-Full-Training.pt goes into the audio head, text head and temperature; `visual.*` is skipped "
         "and reported.",
-        "clipaac_lib.pretrained.load_audioclip",
+        "clipaac_lib.pretrain.published.load_audioclip",
         "tests/test_pretrained.py::test_audioclip_layout_loads_every_tensor_into_its_parameter"),
     # ---------------------------------------------------------------- 2.2 contrastive learning, Algorithm 1
     Row("Algorithm 1, step 1: initialise both heads", "2.2",
         '"Initialize the parameters of audio-head ... and text-head"',
         "`init` = 'audio_text' (AudioCLIP, the default), 'audio' (ESResNeXt on AudioSet) or 'random'; the paper "
         "model downloads the published files, any other size loads the book's own pretraining; sha256 checked.",
-        "clipaac_lib.pretrained.apply_init", "tests/test_pretrained.py::test_apply_init_downloads_and_loads"),
+        "clipaac_lib.pretrain.published.apply_init", "tests/test_pretrained.py::test_apply_init_downloads_and_loads"),
     Row("Algorithm 1, step 2: initialise the temperature", "2.2", '"Initialize temperature parameter t"',
         "A parameter `logit_scale_at` = log(1/t); 1/t = clamp(exp(logit_scale_at), 1, 100) as in AudioCLIP.",
         _MODEL + "logit_scale", _T_MODEL + "test_training_forward_returns_logits_embeddings_and_scale"),
@@ -223,12 +223,12 @@ ROWS: tuple[Row, ...] = (
         _TC + "epoch_captions", _T_KNOB + "test_epoch_captions"),
     Row("Five references at evaluation", "3.1", '"between predicted captions and all five captions"',
         "One caption per clip, scored against its five references over the whole test split at once.",
-        "clipaac_lib.metrics.evaluate.evaluate_captions",
+        "clipaac_lib.metrics.scoring.evaluate_captions",
         "tests/test_metrics.py::test_equals_pycocoevalcap_on_generated_corpus"),
     Row("Padding in training and evaluation", "3.1", SILENT,
         "Training: clips zero-padded to the longest in the batch; evaluation: clips of one length evaluated "
         "together, so that a clip's scores do not depend on its batch mates.",
-        "clipaac_lib.train.evaluate.run_split",
+        "clipaac_lib.train.evaluation.run_split",
         "tests/test_train_evaluate.py::test_embedding_and_caption_do_not_depend_on_batch_mates"),
     # ---------------------------------------------------------------- 3.2 training and decoding
     Row("Optimizer", "3.2", '"optimized by Adam"',
@@ -254,7 +254,7 @@ ROWS: tuple[Row, ...] = (
         _TC + "encoder_lr", _T_CFG + "test_defaults_are_the_papers_recipe"),
     Row("Warm-up", "3.2", '"in the first 5 epochs ... linearly increases"',
         "Per optimiser step, each rate rises linearly to its full value over the first 5 epochs.",
-        "clipaac_lib.train.loop.warmup_factor", _T_CFG + "test_warmup_rises_linearly_over_the_first_epochs"),
+        "clipaac_lib.train.trainer.warmup_factor", _T_CFG + "test_warmup_rises_linearly_over_the_first_epochs"),
     Row("Learning rate after warm-up", "3.2", SILENT,
         "'constant' (default), since the paper names no decay; 'cosine': a cosine decay to 0 at the end of "
         "training.",
@@ -276,15 +276,15 @@ ROWS: tuple[Row, ...] = (
         "clipaac_lib.model.decoder.DecoderBlock", _T_DEC + "test_dropout_is_active_in_training_only"),
     Row("Beam size", "3.2", '"beam search is applied with a beam size of 3"',
         "Batched beam search with 3 beams (`beam_size` 1 is greedy search).",
-        "clipaac_lib.decode.beam_search", _T_DECODE + "test_wide_beam_finds_the_exhaustive_optimum"),
+        "clipaac_lib.model.decode.beam_search", _T_DECODE + "test_wide_beam_finds_the_exhaustive_optimum"),
     Row("Beam-search length penalty", "3.2", SILENT,
         "The final beams are ranked by log-probability per token (`length_penalty` 1); 0, the raw sum, "
         "favours short captions.",
-        "clipaac_lib.decode.DecodeConfig.length_penalty", _T_DECODE + "test_wide_beam_finds_the_exhaustive_optimum"),
+        "clipaac_lib.model.decode.DecodeConfig.length_penalty", _T_DECODE + "test_wide_beam_finds_the_exhaustive_optimum"),
     Row("Tokens never generated, caption length", "3.2", SILENT,
         "`<unk>`, `<pad>` and `<bos>` are banned, the first word cannot end the caption (no empty captions), and a "
         "caption has at most 30 words.",
-        "clipaac_lib.decode.DecodeConfig.unk_id",
+        "clipaac_lib.model.decode.DecodeConfig.unk_id",
         _T_DECODE + "test_decoding_rules_no_specials_no_empty_caption_and_max_len"),
     Row("Checkpoint that is evaluated", "3.2", SILENT,
         "'last' (default): the model after the last epoch, since the paper names no validation split (its training "
@@ -297,26 +297,26 @@ ROWS: tuple[Row, ...] = (
     # ---------------------------------------------------------------- 3.3 metrics
     Row("Metrics", "3.3", '"BLEU_n, METEOR, ROUGE_L, CIDEr, SPICE, and SPIDEr"',
         "pycocoevalcap's implementations on PTB-tokenised captions (Java for the tokenizer, METEOR and SPICE).",
-        "clipaac_lib.metrics.evaluate.evaluate_captions", "tests/test_metrics.py::test_published_aac_metrics_example"),
+        "clipaac_lib.metrics.scoring.evaluate_captions", "tests/test_metrics.py::test_published_aac_metrics_example"),
     Row("CIDEr variant", "3.3", f'{SILENT} — "CIDEr [27]"',
         "CIDEr-D, pycocoevalcap's, as DCASE and AAC papers report it; document frequencies from the whole test split.",
-        "clipaac_lib.metrics.evaluate.evaluate_captions",
+        "clipaac_lib.metrics.scoring.evaluate_captions",
         "tests/test_metrics.py::test_equals_pycocoevalcap_on_generated_corpus"),
     Row("SPIDEr", "3.3", f'{SILENT} — "the linear combination of CIDEr and SPICE"',
         "(CIDEr-D + SPICE) / 2, Liu et al.'s definition; the paper's tables agree with it.",
-        "clipaac_lib.metrics.evaluate.evaluate_captions_timed", "tests/test_paper.py::test_spider_is_mean_of_cider_and_spice"),
+        "clipaac_lib.metrics.scoring.evaluate_captions_timed", "tests/test_paper.py::test_spider_is_mean_of_cider_and_spice"),
     # ---------------------------------------------------------------- 4 results: the paper's tables
     Row("Table 1: encoder initialisation", "4.1", '"Random", "Audio-only", "Audio-Text" frozen or not',
         "`init` 'random', 'audio', 'audio_text' with `freeze_encoder`, and 'audio_text' fine-tuned; batch size 8.",
-        "clipaac_lib.ablations.table1_jobs", "tests/test_ablations.py::test_table1_jobs_are_the_papers_systems"),
+        "clipaac_lib.experiments.ablations.table1_jobs", "tests/test_ablations.py::test_table1_jobs_are_the_papers_systems"),
     Row("Table 1: text head and α per system", "4.1",
         f'{SILENT} — "system 1 and system 2 only utilize the audio-head"',
         "Systems 1-2: the audio head only (α = 0, no text head); systems 3-4: α = 0.2 (system 4 is system 8).",
-        "clipaac_lib.paper.TABLE1", "tests/test_ablations.py::test_table1_jobs_are_the_papers_systems"),
+        "clipaac_lib.experiments.paper.TABLE1", "tests/test_ablations.py::test_table1_jobs_are_the_papers_systems"),
     Row("Table 1, system 2: audio-only pre-training", "4.1", '"pre-trained on Audioset"',
         "ESRNXFBSP.pt (AudioCLIP's ESResNeXt-fbsp trained on AudioSet) in the audio head; its 527-class layer "
         "is skipped.",
-        "clipaac_lib.pretrained.load_esresnext_audioset",
+        "clipaac_lib.pretrain.published.load_esresnext_audioset",
         "tests/test_pretrained.py::test_esresnext_audioset_layout_skips_the_527_class_fc"),
     Row("Table 1, system 3: frozen encoder", "4.1", f'{SILENT} — "Frozen: Yes"',
         "The audio head, the text head and the temperature get no gradient, and the BatchNorm statistics stay "
@@ -325,7 +325,7 @@ ROWS: tuple[Row, ...] = (
     Row("Table 2: α and batch size", "4.2", '"α" 0 to 0.3, "B.S." 4, 8 and 16',
         "Systems 5-10: α 0, 0.1, 0.2, 0.3 at batch size 8, batch sizes 4, 8, 16 at α 0.2, with system 4's "
         "encoder (AudioCLIP's, or the book's stand-in for the small model; never another).",
-        "clipaac_lib.paper.TABLE2", "tests/test_ablations.py::test_table2_jobs_are_the_papers_systems_with_system_4s_encoder"),
+        "clipaac_lib.experiments.paper.TABLE2", "tests/test_ablations.py::test_table2_jobs_are_the_papers_systems_with_system_4s_encoder"),
     Row("AudioSet and AudioCLIP pretraining (offline)", "2.1", '"pre-trained on Audioset", "initialized by AudioCLIP"',
         "For the small model the book pretrains its own: tagging a labelled synthetic corpus (other seed, no "
         "captions), then audio-text contrastive on its class names; saved in the published key layouts.",
@@ -339,10 +339,10 @@ ROWS: tuple[Row, ...] = (
     Row("Seeds and noise", "4", SILENT,
         "Each system runs over seeds; a difference is an effect only beyond twice the seed spread, then labelled "
         "reproduced or not reproduced (else within noise).",
-        "clipaac_lib.findings.label_findings", "tests/test_findings.py::test_label"),
+        "clipaac_lib.experiments.findings.label_findings", "tests/test_findings.py::test_label"),
     Row("Figure 2: similarity after softmax", "4.2", f'{SILENT} — "cosine similarity (after softmax)"',
         "A softmax over captions: row i is clip i against the captions of all clips, scaled by 1/t.",
-        "clipaac_lib.analysis.similarity_matrix", "tests/test_analysis.py::test_similarity_matrix_matches_hand_computation"),
+        "clipaac_lib.model.analysis.similarity_matrix", "tests/test_analysis.py::test_similarity_matrix_matches_hand_computation"),
 )
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 from clipaac_lib.data import Vocabulary, load_audio
-from clipaac_lib.decode import DecodeConfig, search
 from clipaac_lib.model import CLIPAAC
+from clipaac_lib.model.decode import DecodeConfig, search
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir, decode_config, load_run_model
 

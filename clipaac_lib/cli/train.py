@@ -4,7 +4,7 @@
 dataclass), ``clipaac evaluate RUN_DIR`` and ``clipaac caption AUDIO_FILE --run RUN_DIR``. The same
 training options work with ``python -m clipaac_lib.train`` and ``torchrun --nproc_per_node=N -m
 clipaac_lib.train``. Bad values are reported before any work starts, in one line
-(:mod:`clipaac_lib.errors`).
+(:mod:`clipaac_lib.cli.errors`).
 
 Notebook: ``notebooks/05_train.ipynb``.
 """
@@ -20,10 +20,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from clipaac_lib.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.cli.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.experiments.report import run_verdicts
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.report import run_verdicts
 from clipaac_lib.train.rundir import RunDir, RunResult
 
 __all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "format_result", "main_train",
@@ -98,7 +98,7 @@ def format_result(result: RunResult) -> str:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from clipaac_lib.train.loop import train
+    from clipaac_lib.train.trainer import train
 
     result = train(config_from_args(args))
     if result.scores is not None:
@@ -107,7 +107,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from clipaac_lib.train.evaluate import evaluate_run
+    from clipaac_lib.train.evaluation import evaluate_run
 
     changes = {k: getattr(args, k) for k in ("beam_size", "max_caption_len", "length_penalty", "caption_metrics",
                                              "eval_untrained", "eval_batch_size") if getattr(args, k) is not None}
@@ -117,7 +117,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_caption(args: argparse.Namespace) -> int:
-    from clipaac_lib.inference import caption_file
+    from clipaac_lib.caption.inference import caption_file
 
     print(caption_file(args.audio_file, args.run, device=args.device, beam_size=args.beam_size,
                        max_caption_len=args.max_caption_len, length_penalty=args.length_penalty))

@@ -1,7 +1,7 @@
 """The ``clipaac data`` command line: ``synthetic``, ``clotho`` and ``stats``.
 
 ``add_data_commands(subparsers)`` registers ``data`` on the top-level parser of
-:mod:`clipaac_lib.cli`; every command stores its handler in ``func``. Heavy imports happen inside the
+:mod:`clipaac_lib.cli.main`; every command stores its handler in ``func``. Heavy imports happen inside the
 handlers. Also runnable as ``python -m clipaac_lib.data ...``. Notebook: ``notebooks/01_data.ipynb``.
 """
 
@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clipaac_lib.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.cli.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.common.constants import SAMPLE_RATE
 
 __all__ = ["add_data_commands", "main"]
 
@@ -92,7 +93,7 @@ def add_data_commands(subparsers: Any) -> argparse.ArgumentParser:
     synth.add_argument("--clip-seconds", type=float, nargs="+", default=None, metavar="SECONDS",
                        help="clip length in seconds, or SHORTEST LONGEST for lengths drawn from that range "
                             "(default: 3 6)")
-    synth.add_argument("--sample-rate", type=int, default=16000, help="WAV sample rate in Hz")
+    synth.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help="WAV sample rate in Hz")
     synth.add_argument("--overwrite", action="store_true", help="replace a non-synthetic dataset in ROOT")
     synth.add_argument("--stats", action="store_true", help="print the dataset summary afterwards")
     synth.add_argument("--plot", type=Path, help="with --stats: save the summary plot to this image file")

@@ -29,8 +29,8 @@ def _positive(text: str) -> int:
 
 def _pretrain(args: argparse.Namespace) -> int:
     from clipaac_lib.model.config import ModelConfig
-    from clipaac_lib.pretrain.config import PretrainConfig
     from clipaac_lib.pretrain.corpus import CorpusConfig
+    from clipaac_lib.pretrain.recipe import PretrainConfig
     from clipaac_lib.pretrain.store import ensure_pretrained
 
     if args.model_config == "paper":

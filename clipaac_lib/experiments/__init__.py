@@ -1,0 +1,75 @@
+"""The paper's experiments in miniature: its tables, the baselines, the ablation grid and the findings.
+
+- :mod:`~clipaac_lib.experiments.paper`: the published numbers of Tables 1 and 2 and the metric names;
+- :mod:`~clipaac_lib.experiments.baselines`: the yardsticks a score is read against (constant caption,
+  shuffled captions, humans) and the gap share;
+- :mod:`~clipaac_lib.experiments.report`: the baselines and plain-language verdicts of one run;
+- :mod:`~clipaac_lib.experiments.ablations`: every system of Tables 1 and 2 as training jobs over seeds;
+- :mod:`~clipaac_lib.experiments.findings`: whether the paper's four findings are reproduced.
+
+It sits above ``train`` (it calls :func:`clipaac_lib.train.train`) and below the command line.
+Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablations.ipynb``.
+"""
+
+from clipaac_lib.experiments.ablations import (
+    REFERENCE_SYSTEM,
+    SUMMARY_METRICS,
+    Job,
+    figure2_similarities,
+    merge_summaries,
+    parse_seeds,
+    parse_tables,
+    plot_figure2,
+    plot_systems,
+    run_grid,
+    seeded_systems,
+    side_by_side,
+    summarize,
+    table1_jobs,
+    table2_jobs,
+)
+from clipaac_lib.experiments.baselines import Baselines, compute_baselines, gap_share
+from clipaac_lib.experiments.findings import (
+    FINDINGS,
+    Finding,
+    describe_findings,
+    label_findings,
+    plot_findings,
+    png_bytes,
+)
+from clipaac_lib.experiments.paper import METRIC_COLUMNS, METRIC_NAMES, TABLE1, TABLE2, paper_table
+from clipaac_lib.experiments.report import run_baselines, run_verdicts
+
+__all__ = [
+    "FINDINGS",
+    "METRIC_COLUMNS",
+    "METRIC_NAMES",
+    "REFERENCE_SYSTEM",
+    "SUMMARY_METRICS",
+    "TABLE1",
+    "TABLE2",
+    "Baselines",
+    "Finding",
+    "Job",
+    "compute_baselines",
+    "describe_findings",
+    "figure2_similarities",
+    "gap_share",
+    "label_findings",
+    "merge_summaries",
+    "paper_table",
+    "parse_seeds",
+    "parse_tables",
+    "plot_figure2",
+    "plot_findings",
+    "plot_systems",
+    "png_bytes",
+    "run_baselines",
+    "run_grid",
+    "run_verdicts",
+    "seeded_systems",
+    "side_by_side",
+    "summarize",
+    "table1_jobs",
+    "table2_jobs",
+]
