@@ -13,7 +13,7 @@ import torch
 
 from clipaac_lib.data import ClothoDataset, load_audio, pad_batch
 from clipaac_lib.data import audio as audio_mod
-from clipaac_lib.data.audio import AudioError, resampled_length
+from clipaac_lib.data.audio import AudioError
 from clipaac_lib.data.cache import from_int16, to_int16
 from tests.test_data_fixtures import CLIPS, RATE, write_clotho_folder
 
@@ -47,6 +47,14 @@ def test_resampling_removes_what_the_new_rate_cannot_hold(tmp_path: Path) -> Non
     _write_tone(tmp_path / "high.wav", 10000.0, 44100, 1.0)
     out = load_audio(tmp_path / "high.wav", 16000).numpy()
     assert np.sqrt(np.mean(out[1600:-1600] ** 2)) < 0.01 * 0.5
+
+
+def resampled_length(frames: int, orig_rate: int, new_rate: int) -> int:
+    """The oracle: ceil(frames * new / old) after reducing the ratio (torchaudio's polyphase length)."""
+    if orig_rate == new_rate:
+        return frames
+    g = math.gcd(orig_rate, new_rate)
+    return math.ceil(frames * (new_rate // g) / (orig_rate // g))
 
 
 def test_resampled_length_matches_torchaudio() -> None:

@@ -13,12 +13,14 @@ import torch
 
 from clipaac_lib.cli.train import add_train_commands, main_train
 from clipaac_lib.train.config import SYNTHETIC_EPOCHS, ConfigError, TrainConfig
+from clipaac_lib.train.preflight import check_environment
 from clipaac_lib.train.rundir import (
     capture_rng,
     load_tensors_and_meta,
     restore_rng,
     save_tensors_and_meta,
 )
+from clipaac_lib.train.trainer import train
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -112,14 +114,29 @@ def test_bad_values_are_rejected_with_the_field_named(changes: dict, message: st
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_asking_for_cuda_without_a_gpu_is_an_error() -> None:
+def test_asking_for_cuda_without_a_gpu_is_a_preflight_error() -> None:
+    config = TrainConfig(device="cuda").validate()  # the value is fine: validation does no I/O
     with pytest.raises(ConfigError, match="no CUDA"):
-        TrainConfig(device="cuda").validate()
+        check_environment(config)
 
 
-def test_clotho_without_its_files_is_an_error(tmp_path: Path) -> None:
+def test_clotho_without_its_files_is_a_preflight_error(tmp_path: Path) -> None:
+    config = TrainConfig(dataset="clotho", data_root=str(tmp_path)).validate()
     with pytest.raises(ConfigError, match="clipaac data clotho"):
-        TrainConfig(dataset="clotho", data_root=str(tmp_path)).validate()
+        check_environment(config)
+    with pytest.raises(ConfigError, match="clipaac data clotho"):  # and train() stops on it first
+        train(config.replace(run_root=str(tmp_path / "runs")))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_validation_does_no_io(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """TrainConfig.validate checks values only: no file system glob, no CUDA query."""
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("validate() did I/O")
+
+    monkeypatch.setattr(Path, "glob", forbidden)
+    monkeypatch.setattr(torch.cuda, "is_available", forbidden)
+    TrainConfig(dataset="clotho", device="cuda", data_root=str(tmp_path)).validate()
 
 
 def test_unknown_fields_are_rejected_when_loading() -> None:

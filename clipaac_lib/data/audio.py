@@ -19,7 +19,6 @@ Notebook: ``notebooks/01_data.ipynb`` (section "Audio").
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +35,6 @@ __all__ = [
     "crop",
     "load_audio",
     "pad_batch",
-    "resampled_length",
 ]
 
 
@@ -86,14 +84,6 @@ def to_mono(data: np.ndarray) -> np.ndarray:
     if data.ndim != 2:
         raise ValueError(f"expected audio of shape (frames,) or (frames, channels), got {data.shape}")
     return data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
-
-
-def resampled_length(frames: int, orig_rate: int, new_rate: int) -> int:
-    """Number of samples :func:`resample` returns for ``frames`` input samples."""
-    if orig_rate == new_rate:
-        return frames
-    g = math.gcd(orig_rate, new_rate)
-    return math.ceil(frames * (new_rate // g) / (orig_rate // g))
 
 
 def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:

@@ -250,10 +250,6 @@ class ClothoDataset(Dataset[ClothoItem]):
         """Path of the WAV file of clip ``index``."""
         return self._clips[index].path
 
-    def source_split(self, index: int) -> str:
-        """``development``, ``validation`` or ``evaluation``: the Clotho split clip ``index`` comes from."""
-        return self._clips[index].source
-
     def metadata(self, index: int) -> dict[str, str] | None:
         """The metadata CSV row of clip ``index`` (keywords, sound_id, ...), or None without one."""
         clip = self._clips[index]

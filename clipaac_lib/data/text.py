@@ -23,7 +23,7 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -140,10 +140,6 @@ class Vocabulary:
                 raise IndexError(f"token id {i} is outside the vocabulary (size {len(self.words)})")
             out.append(self.words[i])
         return " ".join(out)
-
-    def decode_batch(self, batch: Sequence[Iterable[int]]) -> list[str]:
-        """:meth:`decode` for each row of ``batch`` (a list of id lists or a 2-D tensor)."""
-        return [self.decode(row) for row in batch]
 
     def to_dict(self) -> dict[str, object]:
         return {"format": _FORMAT, "min_count": self.min_count, "words": self.words, "counts": self.counts}

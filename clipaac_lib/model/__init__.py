@@ -21,7 +21,7 @@ from clipaac_lib.model.checkpoint import (
     save_model,
 )
 from clipaac_lib.model.clipaac import CLIPAAC, AudioEncoding, CLIPAACOutput
-from clipaac_lib.model.config import AudioConfig, DecoderConfig, ModelConfig, TextConfig
+from clipaac_lib.model.config import CLIP_TEMPERATURE, AudioConfig, DecoderConfig, ModelConfig, TextConfig
 from clipaac_lib.model.decode import DecodeConfig, DecodeResult, beam_search, greedy_search, search
 from clipaac_lib.model.decoder import CaptionDecoder
 from clipaac_lib.model.esresnext import ESResNeXtFBSP
@@ -48,6 +48,7 @@ __all__ = [
     "CLIPAACOutput",
     "AudioEncoding",
     "ModelConfig",
+    "CLIP_TEMPERATURE",
     "AudioConfig",
     "TextConfig",
     "DecoderConfig",

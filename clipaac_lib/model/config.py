@@ -16,7 +16,6 @@ saved next to every checkpoint. Notebook: ``notebooks/02_architecture.ipynb``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ from clipaac_lib.common.constants import AUDIOCLIP_SAMPLE_RATE, BOS_ID, EOS_ID, 
 
 __all__ = [
     "AUDIO_MEMORY_CHOICES",
+    "CLIP_TEMPERATURE",
     "MODEL_PRESETS",
     "AudioConfig",
     "TextConfig",
@@ -34,6 +34,8 @@ __all__ = [
 AUDIO_MEMORY_CHOICES = ("embedding", "frames")
 #: The named model sizes, :meth:`ModelConfig.preset`.
 MODEL_PRESETS = ("small", "paper")
+#: CLIP's initial contrastive temperature t (Radford et al. 2021): 1/t = 14.3 (the paper does not give one).
+CLIP_TEMPERATURE = 0.07
 
 
 def _check_positive(owner: str, **values: int | float) -> None:
@@ -277,12 +279,6 @@ class ModelConfig:
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Rebuild a config from :meth:`to_dict`'s output; unknown keys raise ``ValueError`` naming them."""
         return _build(cls, data, "model")
-
-    @property
-    def logit_scale_param_init(self) -> float:
-        """The stored parameter value, log(1/t)."""
-        return math.log(self.logit_scale_init)
-
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):

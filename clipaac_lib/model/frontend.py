@@ -174,14 +174,6 @@ class LinearFBSP(nn.Module):
             if param.grad is not None:
                 param.grad.div_(param.grad.abs().max() + _FBSP_EPS)
 
-    def norm_loss(self, in_features: int) -> Tensor:
-        """AudioCLIP's auxiliary ``loss_ttf``: MSE between each kernel's L2 norm and its target
-        (1 when normalized, else sqrt(in_features)). Not part of CLIP-AAC's loss; offered for completeness."""
-        w_re, w_im = self.weights(in_features)
-        norms = torch.sqrt((w_re**2 + w_im**2).sum(-1))  # (K,)
-        target = 1.0 if self.normalized else in_features**0.5
-        return F.mse_loss(norms, torch.full_like(norms, target))
-
     def extra_repr(self) -> str:
         return f"out_features={self.out_features}, normalized={self.normalized}"
 

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from clipaac_lib.model.config import CLIP_TEMPERATURE
 from clipaac_lib.pretrain.corpus import CorpusConfig
 
 __all__ = ["PretrainConfig", "PRETRAIN_VERSION"]
@@ -38,7 +39,7 @@ class PretrainConfig:
     text_epochs: int = 4
     text_lr: float = 1e-3
     audio_text_lr: float = 1e-4
-    temperature_init: float = 0.07
+    temperature_init: float = CLIP_TEMPERATURE
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -28,12 +28,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from clipaac_lib.common.fileio import atomic_write_json
-from clipaac_lib.data.clotho import SPLITS, dataset_folder, default_data_root
+from clipaac_lib.data.clotho import SPLITS
 from clipaac_lib.data.prepare import DATASETS
-from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, MODEL_PRESETS
+from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, CLIP_TEMPERATURE, MODEL_PRESETS
 from clipaac_lib.model.losses import CAPTION_LOSS_REDUCTIONS
 from clipaac_lib.pretrain.published import INIT_STRATEGIES
 from clipaac_lib.pretrain.recipe import PretrainConfig
@@ -142,7 +140,7 @@ class TrainConfig:
     freeze_encoder: bool = _knob(False, "keep the encoder's weights fixed (paper system 3)")
     dropout: float = _knob(0.2, "dropout rate (paper: 0.2)")
     temperature_init: float = _knob(
-        0.07, "initial temperature t of the contrastive loss, 1/t = the logit scale (paper silent; CLIP's 0.07; "
+        CLIP_TEMPERATURE, "initial temperature t of the contrastive loss, 1/t = the logit scale (paper silent; CLIP's 0.07; "
         "an AudioCLIP checkpoint (init 'audio_text') sets its own)"
     )
     # --- optimisation (paper section 3.2, notebook 05)
@@ -318,7 +316,23 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> TrainConfig:
-        """Raise :class:`ConfigError` on the first bad value (before any work); return ``self``."""
+        """Raise :class:`ConfigError` on the first bad value (before any work); return ``self``.
+
+        Checks the values alone, with no I/O: whether the named GPU exists and the Clotho files are there
+        is the pre-flight's question (:func:`clipaac_lib.train.preflight.check_environment`).
+        """
+        self._check_choices()
+        self._check_weights_and_rates()
+        self._check_counts()
+        self._check_overrides()
+        if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device):
+            raise ConfigError(
+                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {self.device!r}"
+            )
+        return self
+
+    def _check_choices(self) -> None:
+        """Every field with a fixed set of values holds one of them."""
         _choice("dataset", self.dataset, DATASETS)
         _choice("model_config", self.model_config, MODEL_PRESETS)
         _choice("init", self.init, INIT_STRATEGIES)
@@ -330,67 +344,53 @@ class TrainConfig:
         _choice("caption_loss", self.caption_loss, CAPTION_LOSS_REDUCTIONS)
         _choice("lr_after_warmup", self.lr_after_warmup, LR_SCHEDULES)
         _choice("select_checkpoint", self.select_checkpoint, CHECKPOINT_SELECTIONS)
-        _in_range("temperature_init", self.temperature_init, 0.01, 1.0,
-                  "a temperature whose inverse lies in the logit scale's clamp [1, 100]")
         if self.select_checkpoint == "best" and self.val_split in SPLITS.get(self.train_split, (self.train_split,)):
             raise ConfigError(
                 f"select_checkpoint='best' selects on val_split={self.val_split!r}, which train_split="
                 f"{self.train_split!r} trains on; set train_split='development' (Clotho's development set "
                 "without validation) or another val_split"
             )
-        if not isinstance(self.model_overrides, dict):
-            raise ConfigError(f"model_overrides must be a JSON object (dict); got {self.model_overrides!r}")
-        try:
-            self.pretrain_config()
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"pretrain_overrides {self.pretrain_overrides!r}: {err}") from err
+
+    def _check_weights_and_rates(self) -> None:
+        """Loss weights, probabilities, learning rates, temperature and decoding penalty in range."""
+        _in_range("temperature_init", self.temperature_init, 0.01, 1.0,
+                  "a temperature whose inverse lies in the logit scale's clamp [1, 100]")
         for name in ("alpha", "lam"):
             _in_range(name, getattr(self, name), 0.0, 1.0, "a weight between 0 and 1 (Eq. 5 and 7)")
         _in_range("dropout", self.dropout, 0.0, 1.0, "a probability in [0, 1)", high_open=True)
         _in_range("label_smoothing", self.label_smoothing, 0.0, 1.0, "a value in [0, 1)", high_open=True)
-        if self.num_epochs is not None:
-            _positive_int("num_epochs", self.num_epochs)
-        for name in ("batch_size", "max_words", "min_word_count", "beam_size",
-                     "max_caption_len", "eval_batch_size"):
-            _positive_int(name, getattr(self, name))
-        for name in ("limit_train_clips", "limit_test_clips"):
+        _positive_float("lr", self.lr)
+        for name in ("encoder_lr", "max_grad_norm"):
             if getattr(self, name) is not None:
-                _positive_int(name, getattr(self, name))
+                _positive_float(name, getattr(self, name))
+        _positive_float("max_seconds", self.max_seconds)
+        if self.warmup_epochs is not None:
+            _in_range("warmup_epochs", self.warmup_epochs, 0.0, math.inf, "a non-negative number")
+        _in_range("weight_decay", self.weight_decay, 0.0, math.inf, "a non-negative number")
+        if not isinstance(self.length_penalty, (int, float)) or not math.isfinite(self.length_penalty):
+            raise ConfigError(f"length_penalty must be a finite number; got {self.length_penalty!r}")
+
+    def _check_counts(self) -> None:
+        """Epochs, sizes, limits, workers and the seed are whole numbers of the right sign."""
+        positive = ["batch_size", "max_words", "min_word_count", "beam_size", "max_caption_len", "eval_batch_size"]
+        positive += [n for n in ("num_epochs", "limit_train_clips", "limit_test_clips") if getattr(self, n) is not None]
+        for name in positive:
+            _positive_int(name, getattr(self, name))
         for name in ("validate_every", "num_workers", "seed"):
             value = getattr(self, name)
             if name == "num_workers" and value is None:
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name} must be a non-negative integer; got {value!r}")
-        _positive_float("lr", self.lr)
-        if self.encoder_lr is not None:
-            _positive_float("encoder_lr", self.encoder_lr)
-        _positive_float("max_seconds", self.max_seconds)
-        if self.max_grad_norm is not None:
-            _positive_float("max_grad_norm", self.max_grad_norm)
-        if self.warmup_epochs is not None:
-            _in_range("warmup_epochs", self.warmup_epochs, 0.0, math.inf, "a non-negative number")
-        _in_range("weight_decay", self.weight_decay, 0.0, math.inf, "a non-negative number")
-        if not isinstance(self.length_penalty, (int, float)) or not math.isfinite(self.length_penalty):
-            raise ConfigError(f"length_penalty must be a finite number; got {self.length_penalty!r}")
-        if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device):
-            raise ConfigError(
-                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {self.device!r}"
-            )
-        if self.device.startswith("cuda"):
-            if not torch.cuda.is_available():
-                raise ConfigError(
-                    f"device={self.device!r} but PyTorch sees no CUDA GPU; use device='auto' or 'cpu'"
-                )
-        if self.dataset == "clotho":
-            folder = dataset_folder(self.data_root if self.data_root is not None else default_data_root())
-            if not any(folder.glob("clotho_captions_*.csv")):
-                raise ConfigError(
-                    f"dataset='clotho' but {folder} holds no Clotho captions; download it first with "
-                    f"`clipaac data clotho{'' if self.data_root is None else ' --root ' + str(self.data_root)}` "
-                    "or use dataset='synthetic'"
-                )
-        return self
+
+    def _check_overrides(self) -> None:
+        """``model_overrides`` is a JSON object and ``pretrain_overrides`` makes a valid recipe."""
+        if not isinstance(self.model_overrides, dict):
+            raise ConfigError(f"model_overrides must be a JSON object (dict); got {self.model_overrides!r}")
+        try:
+            self.pretrain_config()
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"pretrain_overrides {self.pretrain_overrides!r}: {err}") from err
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -77,18 +77,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from clipaac_lib.model import CLIPAAC, EOT_ID, SOT_ID
+from clipaac_lib.model import CLIPAAC, CONTEXT_LENGTH, EOT_ID, SOT_ID
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.setup import build_model, model_sample_rate
 from clipaac_lib.train.step import autocast_dtype, compute_loss
 
 __all__ = ["ActivationProfile", "Card", "CARDS", "activation_profile", "estimate_peak_memory", "fits", "fitting_settings", "recipe_per_card",
-           "describe_bytes", "MIN_SECONDS", "TEXT_TOKENS"]
+           "describe_bytes", "MIN_SECONDS"]
 
 #: :func:`fitting_settings` never shortens clips below this (seconds).
 MIN_SECONDS = 5.0
-#: CLIP's text context: every caption is 77 BPE tokens (padded).
-TEXT_TOKENS = 77
 _META = torch.device("meta")
 _NUM_STAGES = 4
 _PRE, _POST = "pre", "post"
@@ -139,7 +137,7 @@ def _storage_key(t: Tensor) -> int:
 def _meta_batch(model: CLIPAAC, batch_size: int, samples: int, caption_len: int) -> dict[str, Tensor]:
     """A loader-shaped CPU batch of valid ids (its values do not matter on ``meta``, its shapes do)."""
     config = model.config
-    text = torch.zeros(batch_size, TEXT_TOKENS, dtype=torch.long)
+    text = torch.zeros(batch_size, CONTEXT_LENGTH, dtype=torch.long)
     text[:, 0], text[:, -1] = SOT_ID, EOT_ID  # a full-length caption
     words = torch.full((batch_size, caption_len), config.unk_id, dtype=torch.long)
     return {"audio": torch.zeros(batch_size, samples, dtype=torch.int16), "text_tokens": text,

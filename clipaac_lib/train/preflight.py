@@ -1,5 +1,6 @@
-"""Checks before the first training step, so that a run fails in seconds rather than hours in: Java for
-the caption metrics, and GPU memory against the estimated peak of one step.
+"""Checks before the first training step, so that a run fails in seconds rather than hours in: the
+named GPU and the dataset's files (:func:`check_environment`; :meth:`TrainConfig.validate` checks values
+only, with no I/O), Java for the caption metrics, and GPU memory against the estimated peak of one step.
 
 :func:`check_memory` compares :func:`clipaac_lib.train.memory.estimate_peak_memory` with the free memory
 of the GPU (given, so that it is testable without one); when the step will not fit it stops with one line
@@ -13,17 +14,32 @@ import logging
 
 import torch
 
+from clipaac_lib.data import dataset_folder, default_data_root
 from clipaac_lib.metrics import JavaNotFoundError, find_java
 from clipaac_lib.train.config import ConfigError, TrainConfig
 from clipaac_lib.train.memory import describe_bytes, estimate_peak_memory, fits, fitting_settings
 
-__all__ = ["GPUMemoryError", "require_java", "check_memory", "check_device_memory"]
+__all__ = ["GPUMemoryError", "check_environment", "require_java", "check_memory", "check_device_memory"]
 
 log = logging.getLogger(__name__)
 
 
 class GPUMemoryError(ConfigError):
     """One training step would not fit in the GPU's free memory; the message names settings that would."""
+
+
+def check_environment(config: TrainConfig) -> None:
+    """A CUDA device is only asked for where PyTorch sees one, and ``dataset="clotho"`` finds its files."""
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={config.device!r} but PyTorch sees no CUDA GPU; use device='auto' or 'cpu'")
+    if config.dataset == "clotho":
+        folder = dataset_folder(config.data_root if config.data_root is not None else default_data_root())
+        if not any(folder.glob("clotho_captions_*.csv")):
+            root = "" if config.data_root is None else f" --root {config.data_root}"
+            raise ConfigError(
+                f"dataset='clotho' but {folder} holds no Clotho captions; download it first with "
+                f"`clipaac data clotho{root}` or use dataset='synthetic'"
+            )
 
 
 def require_java() -> None:

@@ -234,10 +234,6 @@ class RunDir:
         data.pop("init_weights", None)
         return data
 
-    def read_init_weights(self) -> dict[str, str] | None:
-        """The pretrained file recorded in ``config.json`` (init, file, sha256, source), or None."""
-        return json.loads(self.config_file.read_text(encoding="utf-8")).get("init_weights")
-
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         save_tensors_and_meta(self.checkpoint_file, state)
 
