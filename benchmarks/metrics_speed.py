@@ -32,7 +32,7 @@ import time
 import warnings
 import zipfile
 
-from clipaac_lib.metrics.scoring import evaluate_captions_timed
+from clipaac_lib.metrics.scoring import ScoringOptions, evaluate_captions_timed
 from clipaac_lib.metrics.spice import spice_jar
 
 N_CLIPS = 1045
@@ -172,9 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu_before = cpu_seconds()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            scores, timings = evaluate_captions_timed(
-                candidates, references, spice=False, prune_meteor=not args.full_table
-            )
+            options = ScoringOptions(spice=False, prune_meteor=not args.full_table)
+            scores, timings = evaluate_captions_timed(candidates, references, options=options)
         timings["cpu (all procs)"] = cpu_seconds() - cpu_before
         runs.append(timings)
     header = f"{'step (seconds)':<16}" + "".join(f"{'run ' + str(i + 1):>9}" for i in range(len(runs)))

@@ -332,3 +332,21 @@ def test_each_java_tool_starts_once_per_evaluation(monkeypatch: pytest.MonkeyPat
     ptb = [cmd for cmd in launched if "edu.stanford.nlp.process.PTBTokenizer" in cmd]
     assert len(meteor) == 1 and len(ptb) == 1
     assert "-Duser.language=en" in meteor[0] and "-Duser.language=en" in ptb[0]
+
+
+@pytest.mark.parametrize("case", ["single clip", "paraphrase table"])
+def test_warnings_point_at_the_caller_of_evaluate_captions(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    candidates, references = AAC_CANDIDATES, AAC_REFERENCES
+    if case == "single clip":
+        candidates, references = candidates[:1], references[:1]
+    else:
+
+        def broken_index():
+            raise OSError("no index")
+
+        monkeypatch.setattr(evaluate_module, "load_index", broken_index)
+    with pytest.warns(RuntimeWarning, match=case) as caught:
+        evaluate_module.evaluate_captions(candidates, references, spice=False)
+    assert [w.filename for w in caught] == [__file__]

@@ -9,6 +9,7 @@ import io
 import math
 import shutil
 import subprocess
+import threading
 import warnings
 import zipfile
 from pathlib import Path
@@ -19,6 +20,7 @@ from clipaac_lib.cli.metrics import main as metrics_cli
 from clipaac_lib.common import paths
 from clipaac_lib.common.download import Checksum
 from clipaac_lib.metrics import (
+    METRIC_KEYS,
     SPICE_INSTALL_COMMAND,
     CoreNLPSource,
     SpiceInstallError,
@@ -227,6 +229,7 @@ def test_without_corenlp_spice_is_none_with_one_warning(empty_cache: Path) -> No
         )
     spice_warnings = [w for w in caught if issubclass(w.category, SpiceUnavailableWarning)]
     assert len(spice_warnings) == 1 and len(caught) == 1
+    assert spice_warnings[0].filename == __file__  # points at the caller of evaluate_captions
     assert SPICE_INSTALL_COMMAND in str(spice_warnings[0].message)
     assert scores["spice"] is None and scores["spider"] is None
     assert all(isinstance(scores[k], float) for k in ("bleu_4", "meteor", "rouge_l", "cider_d"))
@@ -346,3 +349,90 @@ def test_upstream_spicescorer_cannot_write_output_on_java_15_plus(
         timeout=120,
     )
     assert done.returncode != 0 and "ScriptEngine" in done.stderr
+
+
+class FakeSpice:
+    """Stands in for SpiceProcess in evaluate_captions: records ``result()`` and ``kill()``."""
+
+    def __init__(self, candidates, references, *, java, cache_dir=None, config=None) -> None:
+        self.n = len(candidates)
+        self.calls: list[str] = []
+        self.fail_result = False
+
+    def result(self) -> tuple[float, list[float]]:
+        self.calls.append("result")
+        if self.fail_result:
+            raise RuntimeError("SPICE failed (fake)")
+        return 0.25, [0.5, math.nan][: self.n]
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+
+
+@pytest.fixture()
+def fake_spice(monkeypatch: pytest.MonkeyPatch) -> list[FakeSpice]:
+    """SPICE "installed" and replaced by FakeSpice; the list collects the processes started."""
+    from clipaac_lib.metrics import scoring
+
+    started: list[FakeSpice] = []
+
+    def start(*args, **kwargs) -> FakeSpice:
+        started.append(FakeSpice(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(scoring, "spice_available", lambda cache_dir=None: True)
+    monkeypatch.setattr(scoring, "SpiceProcess", start)
+    return started
+
+
+TWO_CLIPS = (["a man is speaking", "rain falls"], [["a man speaks", "someone speaks"], ["rain is falling"]])
+
+
+def meteor_alive() -> bool:
+    return any(t.name == "clipaac-meteor" and t.is_alive() for t in threading.enumerate())
+
+
+def test_spice_result_goes_into_spice_and_spider(fake_spice: list[FakeSpice]) -> None:
+    scores = evaluate_captions(*TWO_CLIPS, spice=True, per_clip=True)
+    assert [p.calls for p in fake_spice] == [["result"]]  # collected, never killed
+    assert scores["spice"] == 0.25 and scores["spider"] == (scores["cider_d"] + 0.25) / 2
+    clips = scores["per_clip"]
+    assert list(clips) == list(METRIC_KEYS) and list(scores) == [*METRIC_KEYS, "per_clip"]
+    assert clips["spider"][0] == (clips["cider_d"][0] + 0.5) / 2 and math.isnan(clips["spider"][1])
+
+
+@pytest.mark.parametrize(
+    ("where", "method"),
+    [
+        ("clipaac_lib.metrics.meteor.MeteorScorer", "score"),  # in the METEOR thread
+        ("pycocoevalcap.cider.cider.Cider", "compute_score"),  # in the main thread
+    ],
+)
+def test_error_in_another_scorer_kills_spice_once(
+    where: str, method: str, fake_spice: list[FakeSpice], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"{where} broke")
+
+    monkeypatch.setattr(f"{where}.{method}", broken)
+    with pytest.raises(RuntimeError, match=f"{where} broke"):
+        evaluate_captions(*TWO_CLIPS, spice=True)
+    assert [p.calls for p in fake_spice] == [["kill"]]
+    assert not meteor_alive()  # the METEOR thread was waited for
+
+
+def test_failed_spice_result_is_not_killed_again(
+    fake_spice: list[FakeSpice], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """result() cleans up after itself (it kills SPICE on its timeout); no second kill after it."""
+    from clipaac_lib.metrics import scoring
+
+    def start(*args, **kwargs) -> FakeSpice:
+        fake_spice.append(FakeSpice(*args, **kwargs))
+        fake_spice[-1].fail_result = True
+        return fake_spice[-1]
+
+    monkeypatch.setattr(scoring, "SpiceProcess", start)
+    with pytest.raises(RuntimeError, match="SPICE failed"):
+        evaluate_captions(*TWO_CLIPS, spice=True)
+    assert [p.calls for p in fake_spice] == [["result"]]

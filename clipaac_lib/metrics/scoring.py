@@ -8,21 +8,30 @@ scored together, so CIDEr-D's document frequencies come from the references of t
 One evaluation starts one JVM per tool (PTB tokenizer, METEOR, and SPICE when installed); METEOR
 and SPICE run in their own processes while Python computes BLEU, ROUGE-L and CIDEr-D.
 
+:func:`evaluate_captions_timed` runs these steps: check the inputs and :class:`ScoringOptions`,
+PTB-tokenise (``_tokenize``), start SPICE (a process) and METEOR (a thread) under ``_JavaScorers``,
+which kills SPICE, in one place, if anything fails before its result is collected, score BLEU,
+ROUGE-L and CIDEr-D here (``_python_metrics``), collect METEOR and SPICE, and build the returned
+dicts (``_assemble``). Warnings point at the first caller outside this module.
+
 Notebook: ``notebooks/04_metrics.ipynb``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
+import sys
 import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from types import TracebackType
+from typing import Any, Literal, NamedTuple
 
 from clipaac_lib.metrics.java import find_java
 from clipaac_lib.metrics.meteor import MeteorScorer
@@ -31,7 +40,13 @@ from clipaac_lib.metrics.ptb import ptb_tokenize
 from clipaac_lib.metrics.spice import SpiceConfig, SpiceProcess, spice_available
 from clipaac_lib.metrics.spice_install import SPICE_INSTALL_COMMAND, spice_dir
 
-__all__ = ["METRIC_KEYS", "SpiceUnavailableWarning", "evaluate_captions", "evaluate_captions_timed"]
+__all__ = [
+    "METRIC_KEYS",
+    "ScoringOptions",
+    "SpiceUnavailableWarning",
+    "evaluate_captions",
+    "evaluate_captions_timed",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +67,51 @@ class SpiceUnavailableWarning(UserWarning):
     """SPICE (and so SPIDEr) was skipped because Stanford CoreNLP 3.6.0 is not installed."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ScoringOptions:
+    """How :func:`evaluate_captions_timed` runs: ``spice`` ("auto", True, False), the ``java``
+    executable (None: found), ``prune_meteor`` (False: METEOR's full paraphrase table, same scores,
+    slower), SPICE's ``spice_cache_dir`` (None: the default cache) and ``spice_config``."""
+
+    spice: bool | Literal["auto"] = "auto"
+    java: str | os.PathLike[str] | None = None
+    prune_meteor: bool = True
+    spice_cache_dir: str | os.PathLike[str] | None = None
+    spice_config: SpiceConfig | None = None
+
+
+_OPTION_NAMES = frozenset(field.name for field in dataclasses.fields(ScoringOptions))
+
+
+class _Tokens(NamedTuple):
+    """The PTB-tokenised corpus: one candidate per clip and the references of each clip."""
+
+    cands: list[str]
+    refs: list[list[str]]
+
+
+@dataclasses.dataclass
+class _Results:
+    """Raw scorer outputs: Python's (corpus, per clip) dicts, METEOR's and SPICE's (corpus, per clip)."""
+
+    python_scores: dict[str, float]
+    python_clips: dict[str, list[float]]
+    meteor: tuple[float, list[float]]
+    spice: tuple[float, list[float]] | None
+
+
+def _warn(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointing at the first caller outside this module (the caller of evaluate_captions)."""
+    frame = sys._getframe(1)
+    stacklevel = 2  # the function calling _warn
+    while frame.f_back is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+        stacklevel += 1
+    warnings.warn(message, category, stacklevel=stacklevel)
+
+
 def _check_inputs(candidates: Sequence[str], references: Sequence[Sequence[str]]) -> None:
+    """Raise TypeError / ValueError naming the first malformed clip, or mismatched list lengths."""
     if isinstance(candidates, str) or not isinstance(candidates, Sequence):
         raise TypeError(
             f"candidates must be a list of strings (one per clip), got {type(candidates).__name__}"
@@ -90,6 +149,7 @@ def _check_inputs(candidates: Sequence[str], references: Sequence[Sequence[str]]
 
 
 def _want_spice(spice: bool | Literal["auto"], cache_dir: str | os.PathLike[str] | None) -> bool:
+    """Whether to run SPICE; raises for spice=True without CoreNLP, warns for "auto" without it."""
     if spice not in ("auto", True, False):
         raise ValueError(f"spice must be 'auto', True or False, got {spice!r}")
     if spice is False:
@@ -104,12 +164,11 @@ def _want_spice(spice: bool | Literal["auto"], cache_dir: str | os.PathLike[str]
             "install it with "
             f"`{SPICE_INSTALL_COMMAND}` (or pass spice='auto' to skip SPICE when it is missing)"
         )
-    warnings.warn(
+    _warn(
         "SPICE and SPIDEr are None: SPICE needs Stanford CoreNLP 3.6.0, which is not installed. "
         "Install it with "
         f"`{SPICE_INSTALL_COMMAND}` (about 400 MB, once).",
         SpiceUnavailableWarning,
-        stacklevel=4,  # the caller of evaluate_captions
     )
     return False
 
@@ -128,13 +187,187 @@ def _meteor_table(
         log.debug("METEOR paraphrase table: %d of %d entries kept", kept, len(index))
         return table
     except Exception as err:  # the full table gives the same scores, only slower
-        warnings.warn(
+        _warn(
             f"could not prepare METEOR's reduced paraphrase table ({err!r}); using the full one "
             "(same scores, about 8 s slower)",
             RuntimeWarning,
-            stacklevel=4,
         )
         return None
+
+
+def _resolve_options(options: ScoringOptions | None, legacy: dict[str, Any]) -> ScoringOptions:
+    """``options`` (default: ScoringOptions()) with the old keyword arguments (spice=..., java=...) applied."""
+    unknown = sorted(set(legacy) - _OPTION_NAMES)
+    if unknown:
+        raise TypeError(f"evaluate_captions_timed() got an unexpected keyword argument {unknown[0]!r}")
+    return dataclasses.replace(options if options is not None else ScoringOptions(), **legacy)
+
+
+def _tokenize(candidates: Sequence[str], references: Sequence[Sequence[str]], java: str) -> _Tokens:
+    """PTB-tokenise all captions in one JVM; raise ValueError if every reference is empty afterwards."""
+    n = len(candidates)
+    flat_refs = [ref for refs in references for ref in refs]
+    tokens = ptb_tokenize([*candidates, *flat_refs], java=java)
+    refs_tok: list[list[str]] = []
+    offset = n
+    for refs in references:
+        refs_tok.append(tokens[offset : offset + len(refs)])
+        offset += len(refs)
+    if not any(ref.strip() for refs in refs_tok for ref in refs):
+        raise ValueError(
+            "every reference is empty after tokenisation (only punctuation or blanks?); nothing to "
+            "compare against"
+        )
+    return _Tokens(tokens[:n], refs_tok)
+
+
+def _python_metrics(
+    tokens: _Tokens,
+) -> tuple[dict[str, float], dict[str, list[float]], dict[str, float]]:
+    """BLEU-1..4, ROUGE-L and CIDEr-D (pycocoevalcap, here): corpus scores, per-clip scores, seconds."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    gts = {i: refs for i, refs in enumerate(tokens.refs)}
+    res = {i: [cand] for i, cand in enumerate(tokens.cands)}
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    bleu, bleu_clip = Bleu(4).compute_score(gts, res, verbose=0)
+    timings["bleu"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rouge, rouge_clip = Rouge().compute_score(gts, res)
+    timings["rouge_l"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if len(tokens.cands) == 1:
+        _warn(
+            "CIDEr-D of a single clip is 0: its document frequencies come from the evaluated "
+            "references, so score the whole test set at once",
+            RuntimeWarning,
+        )
+    cider, cider_clip = Cider().compute_score(gts, res)
+    timings["cider_d"] = time.perf_counter() - t0
+    scores = {f"bleu_{k + 1}": float(bleu[k]) for k in range(4)}
+    scores.update(rouge_l=float(rouge), cider_d=float(cider))
+    clips = {f"bleu_{k + 1}": [float(v) for v in bleu_clip[k]] for k in range(4)}
+    clips.update(rouge_l=[float(v) for v in rouge_clip], cider_d=[float(v) for v in cider_clip])
+    return scores, clips, timings
+
+
+class _JavaScorers:
+    """METEOR (a thread driving its JVM) and SPICE (its own JVM) running while Python scores.
+
+    Leaving the ``with`` block, however it is left, kills SPICE unless :meth:`spice` already took its
+    result (the only place SPICE is killed), then waits for the METEOR thread.
+    """
+
+    def __init__(self, tokens: _Tokens, java: str) -> None:
+        """Nothing runs until :meth:`start`."""
+        self._tokens = tokens
+        self._java = java
+        self._spice: SpiceProcess | None = None
+        self._meteor_thread: threading.Thread | None = None
+        self._meteor_out: dict[str, Any] = {}
+
+    def __enter__(self) -> _JavaScorers:
+        """The scorers, not started yet."""
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Kill SPICE if its result was not collected (an error happened), then join METEOR."""
+        try:
+            if self._spice is not None:
+                self._spice.kill()
+                self._spice = None
+        finally:
+            if self._meteor_thread is not None:
+                self._meteor_thread.join()
+
+    def start(self, table: Path | None, spice: ScoringOptions | None) -> None:
+        """Start SPICE (with these options; None: no SPICE), then METEOR with paraphrase ``table``."""
+        if spice is not None:
+            self._spice = SpiceProcess(
+                self._tokens.cands,
+                self._tokens.refs,
+                java=self._java,
+                cache_dir=spice.spice_cache_dir,
+                config=spice.spice_config,
+            )
+        args = (table, time.perf_counter())
+        self._meteor_thread = threading.Thread(
+            target=self._meteor_job, args=args, name="clipaac-meteor", daemon=True
+        )
+        self._meteor_thread.start()
+
+    def _meteor_job(self, table: Path | None, started: float) -> None:
+        """The METEOR thread: score, keeping the result or the error (re-raised by :meth:`meteor`) and seconds."""
+        try:
+            with MeteorScorer(self._java, paraphrase_table=table) as scorer:
+                self._meteor_out["result"] = scorer.score(self._tokens.cands, self._tokens.refs)
+        except BaseException as err:  # re-raised in the main thread
+            self._meteor_out["error"] = err
+        self._meteor_out["seconds"] = time.perf_counter() - started
+
+    def meteor(self) -> tuple[tuple[float, list[float]], float]:
+        """Wait for METEOR: ((corpus, per clip), seconds); re-raise its error here."""
+        assert self._meteor_thread is not None, "start() first"
+        self._meteor_thread.join()
+        if "error" in self._meteor_out:
+            raise self._meteor_out["error"]
+        return self._meteor_out["result"], self._meteor_out["seconds"]
+
+    def spice(self) -> tuple[float, list[float]] | None:
+        """Wait for SPICE: (corpus, per clip), None if not started; after this SPICE is never killed."""
+        process, self._spice = self._spice, None
+        return None if process is None else process.result()
+
+
+def _run_scorers(
+    tokens: _Tokens, java: str, options: ScoringOptions, run_spice: bool, timings: dict[str, float]
+) -> _Results:
+    """Every scorer on the tokenised corpus (METEOR and SPICE in the background); seconds into ``timings``."""
+    with tempfile.TemporaryDirectory(prefix="clipaac-metrics-") as tmp, _JavaScorers(tokens, java) as jvm:
+        t0 = time.perf_counter()
+        table = _meteor_table(tokens.cands, tokens.refs, Path(tmp)) if options.prune_meteor else None
+        timings["meteor_table"] = time.perf_counter() - t0
+        jvm.start(table, options if run_spice else None)
+        python_scores, python_clips, python_timings = _python_metrics(tokens)
+        timings.update(python_timings)
+        meteor, timings["meteor"] = jvm.meteor()
+        spice = None
+        if run_spice:
+            t0 = time.perf_counter()
+            spice = jvm.spice()
+            timings["spice"] = time.perf_counter() - t0
+    return _Results(python_scores, python_clips, meteor, spice)
+
+
+def _assemble(results: _Results, per_clip: bool) -> dict[str, Any]:
+    """The returned score dict (METRIC_KEYS order; spice/spider None without SPICE), plus ``per_clip``."""
+    corpus = {**results.python_scores, "meteor": float(results.meteor[0])}
+    scores: dict[str, Any] = {key: corpus[key] for key in METRIC_KEYS if key in corpus}
+    spice_score = None if results.spice is None else results.spice[0]
+    scores["spice"] = spice_score
+    scores["spider"] = None if spice_score is None else (scores["cider_d"] + spice_score) / 2
+    if per_clip:
+        scores["per_clip"] = _assemble_per_clip(results)
+    return scores
+
+
+def _assemble_per_clip(results: _Results) -> dict[str, list[float]]:
+    """``scores["per_clip"]``: one float per clip for each metric; SPICE and SPIDEr only when computed."""
+    merged = {**results.python_clips, "meteor": [float(v) for v in results.meteor[1]]}
+    clips = {key: merged[key] for key in METRIC_KEYS if key in merged}
+    if results.spice is not None:
+        spice_clip = results.spice[1]
+        clips["spice"] = spice_clip
+        clips["spider"] = [
+            (c + s) / 2 if not math.isnan(s) else math.nan
+            for c, s in zip(clips["cider_d"], spice_clip, strict=True)
+        ]
+    return clips
 
 
 def evaluate_captions_timed(
@@ -142,123 +375,24 @@ def evaluate_captions_timed(
     references: Sequence[Sequence[str]],
     *,
     per_clip: bool = False,
-    spice: bool | Literal["auto"] = "auto",
-    java: str | os.PathLike[str] | None = None,
-    prune_meteor: bool = True,
-    spice_cache_dir: str | os.PathLike[str] | None = None,
-    spice_config: SpiceConfig | None = None,
+    options: ScoringOptions | None = None,
+    **legacy: Any,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """:func:`evaluate_captions` plus the seconds spent in each step (``tokenize``, ``meteor_table``,
-    ``bleu``, ``rouge_l``, ``cider_d``, ``meteor``, ``spice``, ``total``). ``prune_meteor=False``
-    gives METEOR its full paraphrase table (same scores, slower)."""
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.rouge.rouge import Rouge
+    ``bleu``, ``rouge_l``, ``cider_d``, ``meteor``, ``spice``, ``total``).
 
+    ``options``: a :class:`ScoringOptions`; its fields may also be given as keywords (``spice=False``,
+    ``prune_meteor=False``, ...), which override ``options``.
+    """
     start = time.perf_counter()
+    opts = _resolve_options(options, legacy)
     _check_inputs(candidates, references)
-    java_path = find_java(java)
-    run_spice = _want_spice(spice, spice_cache_dir)
-    timings: dict[str, float] = {}
-
-    n = len(candidates)
-    flat_refs = [ref for refs in references for ref in refs]
-    tokens = ptb_tokenize([*candidates, *flat_refs], java=java_path)
-    cands_tok = tokens[:n]
-    refs_tok: list[list[str]] = []
-    offset = n
-    for refs in references:
-        refs_tok.append(tokens[offset : offset + len(refs)])
-        offset += len(refs)
-    timings["tokenize"] = time.perf_counter() - start
-    if not any(ref.strip() for refs in refs_tok for ref in refs):
-        raise ValueError(
-            "every reference is empty after tokenisation (only punctuation or blanks?); nothing to "
-            "compare against"
-        )
-
-    with tempfile.TemporaryDirectory(prefix="clipaac-metrics-") as tmp:
-        t0 = time.perf_counter()
-        table = _meteor_table(cands_tok, refs_tok, Path(tmp)) if prune_meteor else None
-        timings["meteor_table"] = time.perf_counter() - t0
-        spice_process = (
-            SpiceProcess(cands_tok, refs_tok, java=java_path, cache_dir=spice_cache_dir, config=spice_config)
-            if run_spice
-            else None
-        )
-        t_meteor = time.perf_counter()
-        meteor_out: dict[str, Any] = {}
-
-        def meteor_job() -> None:
-            try:
-                with MeteorScorer(java_path, paraphrase_table=table) as scorer:
-                    meteor_out["result"] = scorer.score(cands_tok, refs_tok)
-            except BaseException as err:  # re-raised in the main thread
-                meteor_out["error"] = err
-            meteor_out["seconds"] = time.perf_counter() - t_meteor
-
-        meteor_thread = threading.Thread(target=meteor_job, name="clipaac-meteor", daemon=True)
-        meteor_thread.start()
-        try:
-            gts = {i: refs for i, refs in enumerate(refs_tok)}
-            res = {i: [cand] for i, cand in enumerate(cands_tok)}
-            t0 = time.perf_counter()
-            bleu, bleu_clip = Bleu(4).compute_score(gts, res, verbose=0)
-            timings["bleu"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            rouge, rouge_clip = Rouge().compute_score(gts, res)
-            timings["rouge_l"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            if n == 1:
-                warnings.warn(
-                    "CIDEr-D of a single clip is 0: its document frequencies come from the evaluated "
-                    "references, so score the whole test set at once",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-            cider, cider_clip = Cider().compute_score(gts, res)
-            timings["cider_d"] = time.perf_counter() - t0
-        except BaseException:
-            if spice_process is not None:
-                spice_process.kill()
-            raise
-        finally:
-            meteor_thread.join()
-        timings["meteor"] = meteor_out["seconds"]
-        if "error" in meteor_out:
-            if spice_process is not None:
-                spice_process.kill()
-            raise meteor_out["error"]
-        meteor, meteor_clip = meteor_out["result"]
-
-    spice_score: float | None = None
-    spice_clip: list[float] | None = None
-    if spice_process is not None:
-        t0 = time.perf_counter()
-        spice_score, spice_clip = spice_process.result()
-        timings["spice"] = time.perf_counter() - t0
-
-    cider = float(cider)
-    scores: dict[str, Any] = {f"bleu_{k + 1}": float(bleu[k]) for k in range(4)}
-    scores.update(
-        meteor=float(meteor),
-        rouge_l=float(rouge),
-        cider_d=cider,
-        spice=spice_score,
-        spider=None if spice_score is None else (cider + spice_score) / 2,
-    )
-    if per_clip:
-        clips: dict[str, list[float]] = {f"bleu_{k + 1}": [float(v) for v in bleu_clip[k]] for k in range(4)}
-        clips["meteor"] = [float(v) for v in meteor_clip]
-        clips["rouge_l"] = [float(v) for v in rouge_clip]
-        clips["cider_d"] = [float(v) for v in cider_clip]
-        if spice_clip is not None:
-            clips["spice"] = spice_clip
-            clips["spider"] = [
-                (c + s) / 2 if not math.isnan(s) else math.nan
-                for c, s in zip(clips["cider_d"], spice_clip, strict=True)
-            ]
-        scores["per_clip"] = clips
+    java_path = find_java(opts.java)
+    run_spice = _want_spice(opts.spice, opts.spice_cache_dir)
+    tokens = _tokenize(candidates, references, java_path)
+    timings: dict[str, float] = {"tokenize": time.perf_counter() - start}
+    results = _run_scorers(tokens, java_path, opts, run_spice, timings)
+    scores = _assemble(results, per_clip)
     timings["total"] = time.perf_counter() - start
     return scores, timings
 
@@ -285,5 +419,6 @@ def evaluate_captions(
 
     Notebook: ``notebooks/04_metrics.ipynb``.
     """
-    scores, _ = evaluate_captions_timed(candidates, references, per_clip=per_clip, spice=spice, java=java)
+    options = ScoringOptions(spice=spice, java=java)
+    scores, _ = evaluate_captions_timed(candidates, references, per_clip=per_clip, options=options)
     return scores
