@@ -24,7 +24,7 @@ import torch
 
 from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer
+from clipaac_lib.train.step import LossWeights, compute_loss, fast_path, make_optimizer
 
 
 def step_time(threads: int, batch: int, seconds: float, steps: int) -> float:
@@ -48,7 +48,8 @@ def step_time(threads: int, batch: int, seconds: float, steps: int) -> float:
         times = []
         for i in range(steps + 1):
             t0 = time.perf_counter()
-            loss, _, _ = compute_loss(model, data, config, torch.device("cpu"), autocast=False)
+            loss, _, _ = compute_loss(model, data, LossWeights.from_config(config), torch.device("cpu"),
+                                      autocast=False)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -45,7 +45,7 @@ def measure(pairs, vocab, batch_size: int, workers: int, batches: int, device: t
     while True:
         sampler.set_epoch(epoch)
         for i, batch in enumerate(loader):
-            delivered = batch["audio"]
+            delivered = batch.audio
             audio = audio_to_device(delivered, device)  # (B, S) float32 on the device
             if start is None:  # the first batch pays for worker start-up
                 if device.type == "cuda":

@@ -31,6 +31,7 @@ step costs 769 GFLOP per 30 s clip. Results go in ``benchmarks/README.md``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import resource
@@ -42,17 +43,19 @@ from typing import Any
 import torch
 
 from clipaac_lib.common.devices import resolve_device
+from clipaac_lib.data import PairBatch
 from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.step import compute_loss, fast_path, make_optimizer
+from clipaac_lib.train.step import LossWeights, compute_loss, fast_path, make_optimizer
 
 VARIANTS = ("fp32", "bf16", "fast", "fast-compile", "fast-compile-full", "fast-syncs")
 
 
 def random_batch(batch: int, samples: int, vocab: int, caption_len: int, device: torch.device,
-                 seed: int = 0) -> dict[str, torch.Tensor]:
-    """A batch as the training loader gives it, on the CPU (pinned when ``device`` is CUDA): int16 audio
-    (B, S), CLIP BPE ids (B, 77) with start/end tokens, captions (B, M)."""
+                 seed: int = 0) -> PairBatch:
+    """A batch as the training loader gives it, on the CPU (pinned when ``device`` is CUDA): a
+    :class:`~clipaac_lib.data.PairBatch` of int16 audio (B, S), CLIP BPE ids (B, 77) with start/end
+    tokens, captions (B, M) (its caption strings and file names are empty: the step does not read them)."""
     g = torch.Generator().manual_seed(seed)
     text = torch.zeros(batch, 77, dtype=torch.long)
     for i in range(batch):
@@ -63,18 +66,21 @@ def random_batch(batch: int, samples: int, vocab: int, caption_len: int, device:
     caption_in = torch.cat([torch.ones(batch, 1, dtype=torch.long), words], dim=1)
     caption_out = torch.cat([words, torch.full((batch, 1), 2, dtype=torch.long)], dim=1)
     audio = torch.randint(-26000, 26000, (batch, samples), generator=g, dtype=torch.int16)  # ~[-0.8, 0.8]
-    out = {"audio": audio, "text_tokens": text, "caption_in": caption_in, "caption_out": caption_out,
-           "audio_lengths": torch.full((batch,), samples, dtype=torch.long)}
+    out = PairBatch(audio=audio, audio_lengths=torch.full((batch,), samples, dtype=torch.long),
+                    caption_in=caption_in, caption_out=caption_out, captions=[""] * batch,
+                    clip_index=torch.arange(batch), file_names=[""] * batch, text_tokens=text)
     if device.type == "cuda":
-        out = {k: v.pin_memory() for k, v in out.items()}
+        out = out.pin_memory()
     return out
 
 
-def on_device_float(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+def on_device_float(batch: PairBatch, device: torch.device) -> PairBatch:
     """The batch moved to ``device`` beforehand with float audio: the model then checks values itself."""
     from clipaac_lib.train.step import audio_to_device
 
-    return {k: audio_to_device(v, device) if k == "audio" else v.to(device) for k, v in batch.items()}
+    moved = {f.name: value.to(device) for f in dataclasses.fields(batch)
+             if f.name != "audio" and isinstance(value := getattr(batch, f.name), torch.Tensor)}
+    return dataclasses.replace(batch, audio=audio_to_device(batch.audio, device), **moved)
 
 
 def _sync(device: torch.device) -> None:
@@ -82,12 +88,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def run_variant(name: str, model_config: ModelConfig, batch: dict[str, torch.Tensor], device: torch.device,
+def run_variant(name: str, model_config: ModelConfig, batch: PairBatch, device: torch.device,
                 steps: int, warmup: int) -> dict[str, Any]:
     """Time ``steps`` training steps of one variant; returns its row of the table."""
     torch.manual_seed(0)
     model = CLIPAAC(model_config).to(device).train()
     config = TrainConfig(dropout=model_config.decoder.dropout)
+    weights = LossWeights.from_config(config)
     autocast = name != "fp32" and device.type == "cuda"  # as in training: bf16 only on CUDA
     if name.startswith("fast"):
         model = fast_path(model, device, compile=name == "fast-compile")
@@ -108,7 +115,7 @@ def run_variant(name: str, model_config: ModelConfig, batch: dict[str, torch.Ten
         torch.cuda.reset_peak_memory_stats(device)
 
     def step() -> None:
-        loss, _, _ = compute_loss(model, batch, config, device, autocast=autocast)
+        loss, _, _ = compute_loss(model, batch, weights, device, autocast=autocast)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -125,7 +132,7 @@ def run_variant(name: str, model_config: ModelConfig, batch: dict[str, torch.Ten
         _sync(device)
         times.append(time.perf_counter() - t0)
     ms = statistics.median(times) * 1000
-    clips = batch["audio"].shape[0]
+    clips = batch.audio.shape[0]
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device) / 2**30
     else:

@@ -6,6 +6,7 @@ the sharding of batches and the global batch norm.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,11 +16,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from clipaac_lib.data import PairBatch
 from clipaac_lib.train import TrainConfig, train
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.distributed import ShardedBatchSampler, shard_sizes
 from clipaac_lib.train.rundir import RunDir
-from clipaac_lib.train.step import compute_loss
+from clipaac_lib.train.step import LossWeights, compute_loss
 
 pytestmark = pytest.mark.slow  # torchrun processes: about 10-20 s of start-up
 
@@ -36,6 +38,7 @@ TINY_MODEL = {
 # ------------------------------------------------------------------ one step, exact arithmetic (float64)
 GLOBAL_BATCH = 8
 STEP_CONFIG = TrainConfig(init="random", alpha=0.2, lam=0.5, label_smoothing=0.1, dropout=0.0)
+STEP_WEIGHTS = LossWeights.from_config(STEP_CONFIG)
 
 
 def _tiny_float64_model(fbsp_grad_normalize: bool = False) -> torch.nn.Module:
@@ -50,7 +53,7 @@ def _tiny_float64_model(fbsp_grad_normalize: bool = False) -> torch.nn.Module:
     return CLIPAAC(model_config).double()
 
 
-def _global_batch() -> dict[str, torch.Tensor]:
+def _global_batch() -> PairBatch:
     g = torch.Generator().manual_seed(1)
     audio = (torch.rand(GLOBAL_BATCH, 8000, generator=g, dtype=torch.float64) * 2 - 1) * 0.5
     text = torch.zeros(GLOBAL_BATCH, 77, dtype=torch.long)
@@ -64,8 +67,16 @@ def _global_batch() -> dict[str, torch.Tensor]:
         ids = torch.randint(4, 20, (words,), generator=g)
         caption_in[i, : words + 1] = torch.cat([torch.tensor([1]), ids])
         caption_out[i, : words + 1] = torch.cat([ids, torch.tensor([2])])
-    return {"audio": audio, "audio_lengths": torch.full((GLOBAL_BATCH,), 8000), "text_tokens": text,
-            "caption_in": caption_in, "caption_out": caption_out}
+    return PairBatch(audio=audio, audio_lengths=torch.full((GLOBAL_BATCH,), 8000), caption_in=caption_in,
+                     caption_out=caption_out, captions=[f"caption {i}" for i in range(GLOBAL_BATCH)],
+                     clip_index=torch.arange(GLOBAL_BATCH), file_names=[f"{i}.wav" for i in range(GLOBAL_BATCH)],
+                     text_tokens=text)
+
+
+def _rows(batch: PairBatch, start: int, stop: int) -> PairBatch:
+    """Rows ``start:stop`` of every field of ``batch`` (a process's shard)."""
+    return dataclasses.replace(batch, **{f.name: getattr(batch, f.name)[start:stop]
+                                         for f in dataclasses.fields(batch)})
 
 
 def _gradient_step(out_file: str) -> None:
@@ -76,14 +87,14 @@ def _gradient_step(out_file: str) -> None:
     ddp = torch.nn.parallel.DistributedDataParallel(model)
     sizes = shard_sizes(GLOBAL_BATCH, info.world_size)
     start = sum(sizes[: info.rank])
-    local = {k: v[start : start + sizes[info.rank]] for k, v in _global_batch().items()}
-    loss, l_cl, l_ce = compute_loss(ddp, local, STEP_CONFIG, torch.device("cpu"), autocast=False)
+    local = _rows(_global_batch(), start, start + sizes[info.rank])
+    loss, l_cl, l_ce = compute_loss(ddp, local, STEP_WEIGHTS, torch.device("cpu"), autocast=False)
     loss.backward()
     # the same step with AudioCLIP's fbsp gradient rescaling, deferred as the training loop does it
     rescaled = D.convert_batchnorm(_tiny_float64_model(fbsp_grad_normalize=True), "cpu")
     deferred = D.defer_fbsp_grad_normalize(rescaled)
     ddp_rescaled = torch.nn.parallel.DistributedDataParallel(rescaled)  # kept alive: its reducer averages
-    compute_loss(ddp_rescaled, local, STEP_CONFIG, torch.device("cpu"), autocast=False)[0].backward()
+    compute_loss(ddp_rescaled, local, STEP_WEIGHTS, torch.device("cpu"), autocast=False)[0].backward()
     for layer in deferred:
         layer.normalize_grads()
     if info.is_main:
@@ -132,7 +143,7 @@ def torchrun_job(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_one_ddp_step_has_the_gradient_of_the_global_batch(torchrun_job: dict) -> None:
     two = torch.load(torchrun_job["step_file"], weights_only=True)
     model = _tiny_float64_model()
-    loss, l_cl, l_ce = compute_loss(model, _global_batch(), STEP_CONFIG, torch.device("cpu"), autocast=False)
+    loss, l_cl, l_ce = compute_loss(model, _global_batch(), STEP_WEIGHTS, torch.device("cpu"), autocast=False)
     loss.backward()
     # Eq. 5 over all 8 pairs (negatives from both processes) and the token mean over the global batch
     assert float(two["l_cl"]) == pytest.approx(float(l_cl), rel=1e-10)
@@ -154,7 +165,7 @@ def test_fbsp_gradient_rescaling_happens_after_the_average(torchrun_job: dict) -
     backward pass, as AudioCLIP's hooks do it)."""
     two = torch.load(torchrun_job["step_file"], weights_only=True)["fbsp_grads"]
     model = _tiny_float64_model(fbsp_grad_normalize=True)
-    loss, _, _ = compute_loss(model, _global_batch(), STEP_CONFIG, torch.device("cpu"), autocast=False)
+    loss, _, _ = compute_loss(model, _global_batch(), STEP_WEIGHTS, torch.device("cpu"), autocast=False)
     loss.backward()
     one = {n: p.grad for n, p in model.named_parameters() if ".fbsp." in n}
     assert sorted(one) == sorted(two) and len(one) == 3  # m, fb, fc

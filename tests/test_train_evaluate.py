@@ -8,7 +8,7 @@ import torch
 from clipaac_lib.data import Vocabulary
 from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.model.decode import DecodeConfig, search
-from clipaac_lib.train.evaluation import equal_length_groups, run_split
+from clipaac_lib.train.evaluation import SplitPass, equal_length_groups, run_split
 
 RATE = ModelConfig.small(vocab_size=12).sample_rate
 WORDS = ["a", "dog", "barks", "loudly", "rain", "falls"]
@@ -34,11 +34,11 @@ def test_embedding_and_caption_do_not_depend_on_batch_mates() -> None:
     model, vocab = _model()
     short, long = _clip(1.0, 1, "short.wav"), _clip(3.0, 2, "long.wav")  # the mate is 3x longer
     decode = DecodeConfig(beam_size=2, max_len=5)
-    alone = run_split(model, [short], vocab, batch_size=1, decode=decode, nll=True)
-    mixed = run_split(model, [short, long], vocab, batch_size=2, decode=decode, nll=True)
+    alone = run_split(model, [short], vocab, SplitPass(batch_size=1, decode=decode, nll=True))
+    mixed = run_split(model, [short, long], vocab, SplitPass(batch_size=2, decode=decode, nll=True))
     torch.testing.assert_close(mixed.audio_emb[0], alone.audio_emb[0], rtol=1e-5, atol=1e-6)
     assert mixed.captions[0] == alone.captions[0]
-    long_alone = run_split(model, [long], vocab, batch_size=1, decode=decode)
+    long_alone = run_split(model, [long], vocab, SplitPass(batch_size=1, decode=decode))
     torch.testing.assert_close(mixed.audio_emb[1], long_alone.audio_emb[0], rtol=1e-5, atol=1e-6)
     # the check can fail: encoding the short clip zero-padded to its mate's length changes its embedding
     padded = torch.nn.functional.pad(short["audio"], (0, long["audio"].shape[0] - short["audio"].shape[0]))
@@ -52,7 +52,7 @@ def test_captioning_one_clip_matches_its_split_caption() -> None:
     model, vocab = _model()
     short, long = _clip(1.5, 3, "a.wav"), _clip(4.5, 4, "b.wav")
     decode = DecodeConfig(beam_size=3, max_len=5)
-    mixed = run_split(model, [long, short], vocab, batch_size=2, decode=decode)
+    mixed = run_split(model, [long, short], vocab, SplitPass(batch_size=2, decode=decode))
     with torch.no_grad():
         enc = model.encode_audio(short["audio"][None])
         alone = vocab.decode(search(model, enc.memory, enc.memory_mask, decode).tokens[0])

@@ -55,11 +55,11 @@ class Recorder:
             self.cache_passed.append(kwargs.get("audio_cache") is not None)
             return loss, l_cl, l_ce
 
-        def recording_epoch(model: Any, *args: Any, **kwargs: Any) -> Any:
-            handle = model.audio.fc.register_forward_hook(self._count)
+        def recording_epoch(run: Any, *args: Any, **kwargs: Any) -> Any:
+            handle = run.model.audio.fc.register_forward_hook(self._count)
             self._in_epoch = True
             try:
-                return train_epoch(model, *args, **kwargs)
+                return train_epoch(run, *args, **kwargs)
             finally:
                 self._in_epoch = False
                 handle.remove()

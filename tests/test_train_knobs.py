@@ -128,6 +128,6 @@ def test_alpha_zero_trains_the_audio_head_and_decoder_only(data_with_validation:
     state = RunDir(result.run_dir).load_model_state()
     assert state and not any(k.startswith("text.") for k in state)
     assert result.history[0]["train_contrastive"] == 0.0
-    assert result.scores["retrieval"] is None and "test_a2t_r1" not in result.history[0]
+    assert result.scores.retrieval is None and "test_a2t_r1" not in result.history[0]
     model, _ = result.load_model()
     assert model.text is None

@@ -10,21 +10,22 @@ from pathlib import Path
 import pytest
 import torch
 
+from clipaac_lib.data import PairBatch
 from clipaac_lib.metrics import JavaNotFoundError
 from clipaac_lib.model import CLIPAAC, ModelConfig
 from clipaac_lib.train import TrainConfig, train
 from clipaac_lib.train.rundir import RunDir
 from clipaac_lib.train.step import compute_loss, optimizer_step, skipped_steps
 from tests.conftest import TINY_MODEL
-from tests.test_train_step import CONFIG, CPU, VOCAB, _batch, _model
+from tests.test_train_step import CPU, VOCAB, WEIGHTS, _batch, _model
 
 
 def test_fp16_autocast_step_is_close_to_float32() -> None:
     """Losses stay float32 (upcast from fp16 logits); the loss is within fp16 accuracy of float32."""
     batch = _batch(ModelConfig.small(vocab_size=VOCAB), batch=2, seconds=0.25)
     model = _model()
-    loss32 = compute_loss(copy.deepcopy(model), batch, CONFIG, CPU, autocast=None)[0]
-    loss16, l_cl, l_ce = compute_loss(model, batch, CONFIG, CPU, autocast=torch.float16)
+    loss32 = compute_loss(copy.deepcopy(model), batch, WEIGHTS, CPU, autocast=None)[0]
+    loss16, l_cl, l_ce = compute_loss(model, batch, WEIGHTS, CPU, autocast=torch.float16)
     assert loss16.dtype == l_cl.dtype == l_ce.dtype == torch.float32
     assert float(loss16.detach()) == pytest.approx(float(loss32.detach()), rel=2e-2)
     loss16.backward()
@@ -64,10 +65,10 @@ def _saved_bytes_of(forward) -> tuple[int, torch.Tensor]:
     return total, loss.detach()
 
 
-def _saved_bytes(model: CLIPAAC, batch: dict) -> tuple[int, torch.Tensor, dict[str, torch.Tensor]]:
+def _saved_bytes(model: CLIPAAC, batch: PairBatch) -> tuple[int, torch.Tensor, dict[str, torch.Tensor]]:
     """Saved bytes and loss of one step, and the gradients."""
     torch.manual_seed(0)  # the same dropout masks in both runs
-    total, loss = _saved_bytes_of(lambda: compute_loss(model, batch, CONFIG, CPU, autocast=None)[0])
+    total, loss = _saved_bytes_of(lambda: compute_loss(model, batch, WEIGHTS, CPU, autocast=None)[0])
     return total, loss, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 
@@ -122,4 +123,4 @@ def test_no_java_stops_before_the_first_step_unless_metrics_are_off(tiny_clotho:
         train(config)
     assert not (tmp_path / "runs").exists()  # stopped before anything was written
     result = train(config.replace(caption_metrics=False))
-    assert result.finished and result.scores["metrics"] is None and result.captions
+    assert result.finished and result.scores.metrics is None and result.captions

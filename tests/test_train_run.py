@@ -115,7 +115,7 @@ def test_a_finished_run_is_reused_not_retrained(straight_run, monkeypatch: pytes
     before = checkpoint.stat().st_mtime_ns
     again = train(straight_run.config.replace(progress=False))
     assert again.reused and again.finished
-    assert again.scores["retrieval"] == straight_run.scores["retrieval"]
+    assert again.scores.retrieval == straight_run.scores.retrieval
     assert checkpoint.stat().st_mtime_ns == before
     # changing a field that does not change the weights (decoding) re-evaluates without retraining
     greedy = train(straight_run.config.replace(beam_size=1))
@@ -181,20 +181,21 @@ def test_evaluate_and_caption_commands(straight_run, tiny_data: Path, tmp_path: 
 
 
 def test_training_batches_carry_clip_tokens_and_optionally_fixed_length_audio(tiny_data: Path) -> None:
-    from clipaac_lib.data import CaptionPairs, ClothoDataset, Vocabulary
+    from clipaac_lib.data import CaptionPairs, ClothoDataset, PairBatch, Vocabulary
     from clipaac_lib.train.setup import collate_train
 
     ds = ClothoDataset(tiny_data, "development", sample_rate=16000, max_seconds=30.0, progress=False)
     vocab = Vocabulary.build([c for i in range(len(ds)) for c in ds.captions(i)])
     pairs = CaptionPairs(ds)
     batch = collate_train([pairs[0], pairs[5]], vocab, max_words=30, pad_to=2 * 16000)
-    assert batch["audio"].shape == (2, 32000)  # 1.5 s clips zero-padded to 2 s
-    assert batch["audio_lengths"].tolist() == [24000, 24000]
-    assert bool((batch["audio"][:, 24000:] == 0).all())
+    assert isinstance(batch, PairBatch)
+    assert batch.audio.shape == (2, 32000)  # 1.5 s clips zero-padded to 2 s
+    assert batch.audio_lengths.tolist() == [24000, 24000]
+    assert bool((batch.audio[:, 24000:] == 0).all())
     # CLIP BPE ids (facts.md): start 49406 first, end 49407 after the words, then zeros; 77 positions
-    assert batch["text_tokens"].shape == (2, 77)
-    assert batch["text_tokens"][:, 0].tolist() == [49406, 49406]
-    assert (batch["text_tokens"] == 49407).sum(dim=1).tolist() == [1, 1]
+    assert batch.text_tokens is not None and batch.text_tokens.shape == (2, 77)
+    assert batch.text_tokens[:, 0].tolist() == [49406, 49406]
+    assert (batch.text_tokens == 49407).sum(dim=1).tolist() == [1, 1]
 
 
 @pytest.mark.parametrize("case", ["bad audio", "missing audio", "missing run", "bad value", "missing clip"])
@@ -291,12 +292,14 @@ def test_two_processes_never_train_one_run_at_once(tiny_data: Path, tmp_path: Pa
 
 def test_run_verdicts_state_only_what_the_scores_show(tmp_path: Path) -> None:
     from clipaac_lib.experiments.report import run_verdicts
-    from clipaac_lib.train.rundir import RunResult
+    from clipaac_lib.train import RunResult, SplitScores
 
-    scores = {"retrieval": {"a2t_r1": 0.3}, "retrieval_chance": {"a2t_r1": 0.075}, "metrics": {"cider_d": 0.25}}
-    result = RunResult(tmp_path, TrainConfig(), "h", scores=scores, untrained_scores={"metrics": {"cider_d": 0.5}})
+    chance = {"a2t_r1": 0.075}
+    scores = SplitScores(num_clips=4, retrieval={"a2t_r1": 0.3}, retrieval_chance=chance, metrics={"cider_d": 0.25})
+    untrained = SplitScores(num_clips=4, retrieval_chance=chance, metrics={"cider_d": 0.5})
+    result = RunResult(tmp_path, TrainConfig(), "h", scores=scores, untrained_scores=untrained)
     assert run_verdicts(result) == ["audio-to-text R@1 0.300 against 0.075 by chance (4.0x chance)",
                                     "CIDEr-D 0.250 trained, not higher than the untrained model's 0.500"]
-    bare = RunResult(tmp_path, TrainConfig(), "h", scores={"retrieval": None, "metrics": None})
+    bare = RunResult(tmp_path, TrainConfig(), "h", scores=SplitScores(num_clips=4, retrieval_chance=chance))
     assert run_verdicts(bare) == ["no retrieval: the model has no text head (alpha = 0)",
                                   "no caption metrics (caption_metrics=False)"]

@@ -12,15 +12,24 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 
+from clipaac_lib.data import PairBatch
 from clipaac_lib.data.cache import from_int16
 from clipaac_lib.model import CLIPAAC, ModelConfig, model_state
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.step import audio_to_device, check_batch, compute_loss, fast_path, make_optimizer
+from clipaac_lib.train.step import (
+    LossWeights,
+    audio_to_device,
+    check_batch,
+    compute_loss,
+    fast_path,
+    make_optimizer,
+)
 
 VOCAB = 40
 
@@ -30,9 +39,10 @@ def strip_compiled_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Ten
     return {key.replace("._orig_mod", ""): value for key, value in state.items()}
 CPU = torch.device("cpu")
 CONFIG = TrainConfig(init="random", dropout=0.0)
+WEIGHTS = LossWeights.from_config(CONFIG)
 
 
-def _batch(model_config: ModelConfig, batch: int = 3, seconds: float = 0.5, seed: int = 0) -> dict:
+def _batch(model_config: ModelConfig, batch: int = 3, seconds: float = 0.5, seed: int = 0) -> PairBatch:
     """A loader-like CPU batch: int16 audio, CLIP ids with start/end tokens, teacher-forcing captions."""
     g = torch.Generator().manual_seed(seed)
     samples = int(seconds * model_config.sample_rate)
@@ -46,8 +56,10 @@ def _batch(model_config: ModelConfig, batch: int = 3, seconds: float = 0.5, seed
     caption_in = torch.cat([torch.ones(batch, 1, dtype=torch.long), words], dim=1)
     caption_out = torch.cat([words, torch.full((batch, 1), 2, dtype=torch.long)], dim=1)
     caption_in[0, 5:], caption_out[0, 5:] = 0, 0  # one shorter caption: padding
-    return {"audio": audio, "text_tokens": text, "caption_in": caption_in, "caption_out": caption_out,
-            "audio_lengths": torch.full((batch,), samples, dtype=torch.long)}
+    return PairBatch(audio=audio, audio_lengths=torch.full((batch,), samples, dtype=torch.long),
+                     caption_in=caption_in, caption_out=caption_out, captions=[f"caption {i}" for i in range(batch)],
+                     clip_index=torch.arange(batch), file_names=[f"{i}.wav" for i in range(batch)],
+                     text_tokens=text)
 
 
 def _model(config: ModelConfig | None = None) -> CLIPAAC:
@@ -55,10 +67,10 @@ def _model(config: ModelConfig | None = None) -> CLIPAAC:
     return CLIPAAC(config or ModelConfig.small(vocab_size=VOCAB, logit_scale_init=20.0)).train()
 
 
-def _grads(model: torch.nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def _grads(model: torch.nn.Module, batch: PairBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Loss and gradients of one batch (the weights after Adam's first step, ``lr * sign(g)`` for small
     gradients, would magnify rounding differences into lr-sized ones)."""
-    loss, _, _ = compute_loss(model, batch, CONFIG, CPU, autocast=False)
+    loss, _, _ = compute_loss(model, batch, WEIGHTS, CPU, autocast=False)
     loss.backward()
     grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
     return loss.detach(), strip_compiled_prefix(grads)
@@ -74,11 +86,11 @@ def _assert_same_grads(got: dict[str, torch.Tensor], expected: dict[str, torch.T
                                    msg=lambda m, n=name: f"{n}: {m}")
 
 
-def _step(model: torch.nn.Module, batch: dict, autocast: bool = False, fused: bool | None = None
+def _step(model: torch.nn.Module, batch: PairBatch, autocast: bool = False, fused: bool | None = None
           ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One step; returns the loss and the updated weights."""
     optimizer = make_optimizer(model, CONFIG, fused=fused)
-    loss, _, _ = compute_loss(model, batch, CONFIG, CPU, autocast=autocast)
+    loss, _, _ = compute_loss(model, batch, WEIGHTS, CPU, autocast=autocast)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -94,7 +106,7 @@ def test_the_step_never_reads_a_value_from_the_device(preset: str, memory: str) 
         model = CLIPAAC(model_config).train()
     batch = _batch(model_config, batch=2, seconds=1.0)  # checked on the CPU, then moved
     meta = torch.device("meta")
-    loss, l_cl, l_ce = compute_loss(model, batch, CONFIG, meta, autocast=False)
+    loss, l_cl, l_ce = compute_loss(model, batch, WEIGHTS, meta, autocast=False)
     assert loss.device.type == "meta" and loss.shape == ()
     optimizer = make_optimizer(model, CONFIG)
     loss.backward()
@@ -110,39 +122,42 @@ def test_without_the_cpu_checks_the_model_reads_values() -> None:
     with torch.device("meta"):
         model = CLIPAAC(model_config).train()
     meta = torch.device("meta")
-    batch = {k: v.to(meta) for k, v in _batch(model_config).items()}
-    batch["audio"] = torch.empty(batch["audio"].shape, device=meta)
+    cpu = _batch(model_config)
+    moved = {f.name: getattr(cpu, f.name).to(meta) for f in dataclasses.fields(cpu)
+             if isinstance(getattr(cpu, f.name), torch.Tensor)}
+    batch = dataclasses.replace(cpu, **{**moved, "audio": torch.empty(cpu.audio.shape, device=meta)})
     assert not check_batch(batch, model_config)
     with pytest.raises((RuntimeError, NotImplementedError)):
-        compute_loss(model, batch, CONFIG, meta, autocast=False)
+        compute_loss(model, batch, WEIGHTS, meta, autocast=False)
 
 
 # ------------------------------------------------------------------------------------ the batch checks
 @pytest.mark.parametrize("change,message", [
-    (lambda b: b.update(audio=torch.full((3, 8000), 3.0)), "peak of 3"),
-    (lambda b: b.update(audio=torch.full((3, 8000), float("nan"))), "peak of nan"),
-    (lambda b: b["caption_in"].__setitem__((1, 2), VOCAB), "caption word ids"),
-    (lambda b: b["text_tokens"].__setitem__((0, 1), 10**6), "text token ids"),
-    (lambda b: b["caption_out"].zero_(), "every caption target"),
+    (lambda b: dataclasses.replace(b, audio=torch.full((3, 8000), 3.0)), "peak of 3"),
+    (lambda b: dataclasses.replace(b, audio=torch.full((3, 8000), float("nan"))), "peak of nan"),
+    (lambda b: b.caption_in.__setitem__((1, 2), VOCAB), "caption word ids"),
+    (lambda b: b.text_tokens.__setitem__((0, 1), 10**6), "text token ids"),
+    (lambda b: b.caption_out.zero_(), "every caption target"),
 ])
 def test_bad_batches_are_named_before_any_work(change, message: str) -> None:
     model = _model()
     batch = _batch(model.config)
-    change(batch)
+    changed = change(batch)  # a new batch, or None / a tensor when it changed the batch's tensors in place
+    batch = changed if isinstance(changed, PairBatch) else batch
     with pytest.raises(ValueError, match=message):
-        compute_loss(model, batch, CONFIG, CPU, autocast=False)
+        compute_loss(model, batch, WEIGHTS, CPU, autocast=False)
 
 
 def test_int16_audio_gives_the_loss_of_the_cached_float_waveforms() -> None:
     model = _model()
     batch = _batch(model.config)
-    as_float = dict(batch, audio=from_int16(batch["audio"].numpy()))  # the cache's own conversion (numpy)
-    assert audio_to_device(batch["audio"], CPU).dtype == torch.float32
-    assert torch.equal(audio_to_device(batch["audio"], CPU), as_float["audio"])
+    as_float = dataclasses.replace(batch, audio=from_int16(batch.audio.numpy()))  # the cache's conversion (numpy)
+    assert audio_to_device(batch.audio, CPU).dtype == torch.float32
+    assert torch.equal(audio_to_device(batch.audio, CPU), as_float.audio)
     torch.manual_seed(1)
-    loss_int16 = compute_loss(model, batch, CONFIG, CPU, autocast=False)[0]
+    loss_int16 = compute_loss(model, batch, WEIGHTS, CPU, autocast=False)[0]
     torch.manual_seed(1)
-    loss_float = compute_loss(model, as_float, CONFIG, CPU, autocast=False)[0]
+    loss_float = compute_loss(model, as_float, WEIGHTS, CPU, autocast=False)[0]
     assert float(loss_int16.detach()) == float(loss_float.detach())
 
 
@@ -175,7 +190,7 @@ def test_compiled_stages_trace_whole_and_keep_the_step() -> None:
     loss_plain, grads_plain = _grads(_model(), batch)
     # each stage must trace into one graph: a graph break would split the compiled kernels
     probe = _model()
-    x = probe.audio.spectrogram(audio_to_device(batch["audio"], CPU))
+    x = probe.audio.spectrogram(audio_to_device(batch.audio, CPU))
     x = torch.nn.functional.max_pool2d(torch.relu(probe.audio.bn1(probe.audio.conv1(x))), 3, stride=2, padding=1)
     for name in ("layer1", "layer2", "layer3", "layer4"):
         explanation = torch._dynamo.explain(getattr(probe.audio, name))(x)
@@ -199,12 +214,12 @@ def test_bf16_autocast_step_is_finite_and_close_to_float32() -> None:
     float32, the spectrogram is computed in float32, the loss is within bf16 accuracy of float32."""
     batch = _batch(ModelConfig.small(vocab_size=VOCAB), batch=2, seconds=0.25)
     model = _model()
-    loss32 = compute_loss(copy.deepcopy(model), batch, CONFIG, CPU, autocast=False)[0]
+    loss32 = compute_loss(copy.deepcopy(model), batch, WEIGHTS, CPU, autocast=False)[0]
     # oneDNN's CPU bf16 convolutions return NaN now and then on CPUs without native bf16 (measured: 3 of 6
     # steps on a 2-core Xeon without AVX-512, torch 2.14.1; 0 of 6 with oneDNN off). That is the CPU
     # library, not the dtype rules tested here (CUDA uses cuDNN), so the native CPU kernels run them.
     with torch.backends.mkldnn.flags(enabled=False):
-        loss16, l_cl, l_ce = compute_loss(model, batch, CONFIG, CPU, autocast=True)
+        loss16, l_cl, l_ce = compute_loss(model, batch, WEIGHTS, CPU, autocast=True)
         loss16.backward()
     assert loss16.dtype == l_cl.dtype == l_ce.dtype == torch.float32
     assert float(loss16.detach()) == pytest.approx(float(loss32.detach()), rel=3e-2)

@@ -25,6 +25,7 @@ from clipaac_lib.experiments.report import run_verdicts
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir, RunResult
+from clipaac_lib.train.scores import SplitScores
 
 __all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "format_result", "main_train",
            "build_train_parser"]
@@ -82,17 +83,22 @@ def _fmt(value: Any) -> str:
 
 def format_result(result: RunResult) -> str:
     """A plain-text table: untrained vs trained test scores, retrieval recall and chance level."""
-    trained = result.scores or {}
-    untrained = result.untrained_scores or {}
+    trained, untrained = result.scores, result.untrained_scores
+
+    def metric(scores: SplitScores | None, name: str) -> float | None:
+        return None if scores is None else scores.metric(name)
+
+    def recall(scores: SplitScores | None, name: str) -> float | None:
+        return None if scores is None else scores.recall(name)
+
     lines = [f"run directory: {result.run_dir}" + (" (reused)" if result.reused else ""),
              f"epochs: {result.epochs_completed}, training time: {result.train_seconds:.1f} s",
              f"{'score':<12}{'untrained':>12}{'trained':>12}{'chance':>12}"]
     for name in METRIC_KEYS:
-        lines.append(f"{name:<12}{_fmt((untrained.get('metrics') or {}).get(name)):>12}"
-                     f"{_fmt((trained.get('metrics') or {}).get(name)):>12}{'':>12}")
-    for name in (trained.get("retrieval") or {}):
-        lines.append(f"{name:<12}{_fmt((untrained.get('retrieval') or {}).get(name)):>12}"
-                     f"{_fmt(trained['retrieval'][name]):>12}{_fmt(trained['retrieval_chance'].get(name)):>12}")
+        lines.append(f"{name:<12}{_fmt(metric(untrained, name)):>12}{_fmt(metric(trained, name)):>12}{'':>12}")
+    for name in ({} if trained is None else trained.retrieval or {}):
+        lines.append(f"{name:<12}{_fmt(recall(untrained, name)):>12}{_fmt(recall(trained, name)):>12}"
+                     f"{_fmt(trained.retrieval_chance.get(name)):>12}")
     lines.extend(run_verdicts(result))
     return "\n".join(lines)
 

@@ -6,7 +6,8 @@ Public API (other packages build on these names)::
     download_clotho(root)                 # Zenodo (or a mirror) -> <root>/clotho_v2.1
     make_synthetic_clotho(root, seed=0)   # the embedded default, same layout and loader
     vocab = Vocabulary.build(captions, min_count=1); normalize_caption(text)
-    pairs = CaptionPairs(ds); NoSameClipBatchSampler(pairs, batch_size); collate_pairs(items, vocab)
+    pairs = CaptionPairs(ds); NoSameClipBatchSampler(pairs, batch_size)
+    collate_pairs(items, vocab) -> PairBatch; collate_clips(items) -> ClipBatch  # typed batches
     folder = prepare_dataset("synthetic" or "clotho", seed=0, download=False)  # a notebook's data
     log_mel_spectrogram(audio, sample_rate); plot_spectrograms(specs, titles, xlabel=..., ylabel=...)
 
@@ -14,7 +15,14 @@ torchaudio, py7zr, pandas and seaborn are imported only when used. Notebook: ``n
 """
 
 from clipaac_lib.data.audio import AudioError, load_audio, pad_batch, resample
-from clipaac_lib.data.batching import CaptionPairs, NoSameClipBatchSampler, collate_clips, collate_pairs
+from clipaac_lib.data.batching import (
+    CaptionPairs,
+    ClipBatch,
+    NoSameClipBatchSampler,
+    PairBatch,
+    collate_clips,
+    collate_pairs,
+)
 from clipaac_lib.data.clotho import SPLITS, ClothoDataset, dataset_folder, default_data_root
 from clipaac_lib.data.clotho_csv import ClothoFormatError, DataIssue, read_captions_csv
 from clipaac_lib.data.clotho_download import CLOTHO_V21_FILES, ClothoFile, download_clotho
@@ -28,6 +36,7 @@ __all__ = [
     "AudioError",
     "CLOTHO_V21_FILES",
     "CaptionPairs",
+    "ClipBatch",
     "ClothoDataset",
     "ClothoFile",
     "ClothoFormatError",
@@ -35,6 +44,7 @@ __all__ = [
     "DataIssue",
     "DatasetSummary",
     "NoSameClipBatchSampler",
+    "PairBatch",
     "SPLITS",
     "SyntheticConfig",
     "Vocabulary",

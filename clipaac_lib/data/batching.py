@@ -13,26 +13,31 @@ would be a false negative, so :class:`NoSameClipBatchSampler` keeps them apart:
 
 :func:`collate_pairs` pads audio with zeros to the longest clip of the batch (``audio_lengths`` holds
 the true lengths) and builds teacher-forcing captions ``caption_in = [bos w1..wn]`` and
-``caption_out = [w1..wn eos]``, padded with 0.
+``caption_out = [w1..wn eos]``, padded with 0, into a :class:`PairBatch`; :func:`collate_clips` batches
+whole clips (with all their references) into a :class:`ClipBatch`.
 
 Notebook: ``notebooks/01_data.ipynb`` (section "Batches").
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol, TypedDict
+from dataclasses import dataclass
+from typing import Any, Protocol, TypedDict, TypeVar
 
 import numpy as np
 import torch
+from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
 from clipaac_lib.data.audio import pad_batch
+from clipaac_lib.data.clotho import ClothoItem
 from clipaac_lib.data.text import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 
-__all__ = ["CaptionPairs", "PairItem", "NoSameClipBatchSampler", "collate_pairs", "collate_clips",
-           "teacher_forcing_tokens"]
+__all__ = ["CaptionPairs", "PairItem", "PairBatch", "ClipBatch", "NoSameClipBatchSampler", "collate_pairs",
+           "collate_clips", "teacher_forcing_tokens"]
 
 
 class _ClipDataset(Protocol):
@@ -46,6 +51,59 @@ class PairItem(TypedDict):
     audio: torch.Tensor
     caption: str
     file_name: str
+
+
+_Batch = TypeVar("_Batch", "PairBatch", "ClipBatch")
+
+
+def _pinned(batch: _Batch) -> _Batch:
+    """A copy of ``batch`` with every tensor field in pinned (page-locked) memory."""
+    changes = {f.name: value.pin_memory() for f in dataclasses.fields(batch)
+               if isinstance(value := getattr(batch, f.name), Tensor)}
+    return dataclasses.replace(batch, **changes)
+
+
+@dataclass(frozen=True, eq=False)
+class PairBatch:
+    """A training batch of (clip, caption) pairs, as :func:`collate_pairs` builds it (and
+    :func:`clipaac_lib.train.setup.collate_train`, which adds ``text_tokens``).
+
+    Immutable: derive a changed batch with ``dataclasses.replace(batch, audio=...)``. Torch's
+    ``DataLoader(pin_memory=True)`` calls :meth:`pin_memory`; batches pickle, so loader workers can
+    send them. Notebook: ``notebooks/01_data.ipynb`` (section "Batches").
+    """
+
+    audio: Tensor  # (B, S) float32 in [-1, 1] or int16 samples, zero-padded to the longest clip
+    audio_lengths: Tensor  # (B,) long: the true samples of each clip
+    caption_in: Tensor  # (B, M) long: <bos> w1..wn, padded with <pad>
+    caption_out: Tensor  # (B, M) long: w1..wn <eos>, padded with <pad>
+    captions: list[str]  # (B,) the raw caption strings
+    clip_index: Tensor  # (B,) long: the clip of each pair in its dataset
+    file_names: list[str]  # (B,) the clip files
+    text_tokens: Tensor | None = None  # (B, 77) long CLIP BPE ids of the captions (filled by collate_train)
+
+    def pin_memory(self) -> PairBatch:
+        """A copy with every tensor in pinned memory (for asynchronous copies to the GPU)."""
+        return _pinned(self)
+
+
+@dataclass(frozen=True, eq=False)
+class ClipBatch:
+    """An evaluation or captioning batch of clips with all their references, as :func:`collate_clips`
+    builds it.
+
+    Immutable (``dataclasses.replace`` derives a changed one); :meth:`pin_memory` serves
+    ``DataLoader(pin_memory=True)``; batches pickle. Notebook: ``notebooks/01_data.ipynb``.
+    """
+
+    audio: Tensor  # (B, S) float32 in [-1, 1] or int16 samples, zero-padded to the longest clip
+    audio_lengths: Tensor  # (B,) long: the true samples of each clip
+    captions: list[list[str]]  # (B, 5 on Clotho) the reference captions of each clip
+    file_names: list[str]  # (B,) the clip files
+
+    def pin_memory(self) -> ClipBatch:
+        """A copy with every tensor in pinned memory (for asynchronous copies to the GPU)."""
+        return _pinned(self)
 
 
 class CaptionPairs(Dataset[PairItem]):
@@ -170,34 +228,35 @@ def teacher_forcing_tokens(captions: Sequence[str], vocab: Vocabulary, max_words
     return caption_in, caption_out
 
 
-def collate_pairs(items: Sequence[PairItem], vocab: Vocabulary, max_words: int = 30) -> dict[str, Any]:
+def collate_pairs(items: Sequence[PairItem], vocab: Vocabulary, max_words: int = 30) -> PairBatch:
     """Batch pair items: padded audio and teacher-forcing captions (see the module docstring).
 
-    Returns ``audio (B, S)`` float, ``audio_lengths (B,)`` long, ``caption_in (B, M)`` and
-    ``caption_out (B, M)`` long with ``M = 1 + the longest caption (at most max_words words)``,
-    ``captions`` (raw strings), ``clip_index (B,)`` long and ``file_names``.
+    Returns a :class:`PairBatch`: ``audio (B, S)`` float32 (int16 from int16 items, see
+    :func:`~clipaac_lib.data.pad_batch`), ``audio_lengths (B,)`` long, ``caption_in (B, M)``
+    and ``caption_out (B, M)`` long with ``M = 1 + the longest caption (at most max_words words)``,
+    ``captions`` (raw strings), ``clip_index (B,)`` long and ``file_names`` (``text_tokens`` is None).
     """
     if max_words < 1:
         raise ValueError(f"max_words must be >= 1, got {max_words}")
     audio, audio_lengths = pad_batch([item["audio"] for item in items])  # (B, S), (B,)
     caption_in, caption_out = teacher_forcing_tokens([item["caption"] for item in items], vocab, max_words)
-    return {
-        "audio": audio,
-        "audio_lengths": audio_lengths,
-        "caption_in": caption_in,
-        "caption_out": caption_out,
-        "captions": [item["caption"] for item in items],
-        "clip_index": torch.tensor([int(item["clip_index"]) for item in items], dtype=torch.long),
-        "file_names": [item["file_name"] for item in items],
-    }
+    return PairBatch(
+        audio=audio,
+        audio_lengths=audio_lengths,
+        caption_in=caption_in,
+        caption_out=caption_out,
+        captions=[item["caption"] for item in items],
+        clip_index=torch.tensor([int(item["clip_index"]) for item in items], dtype=torch.long),
+        file_names=[item["file_name"] for item in items],
+    )
 
 
-def collate_clips(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def collate_clips(items: Sequence[ClothoItem]) -> ClipBatch:
     """Batch :class:`~clipaac_lib.data.ClothoDataset` items for evaluation and captioning.
 
-    Returns ``audio (B, S)``, ``audio_lengths (B,)``, ``captions`` (B lists of 5 references) and
-    ``file_names``.
+    Returns a :class:`ClipBatch`: ``audio (B, S)``, ``audio_lengths (B,)``, ``captions`` (B lists of 5
+    references) and ``file_names``.
     """
     audio, audio_lengths = pad_batch([item["audio"] for item in items])  # (B, S), (B,)
-    return {"audio": audio, "audio_lengths": audio_lengths, "captions": [list(i["captions"]) for i in items],
-            "file_names": [item["file_name"] for item in items]}
+    return ClipBatch(audio=audio, audio_lengths=audio_lengths, captions=[list(i["captions"]) for i in items],
+                     file_names=[item["file_name"] for item in items])

@@ -12,6 +12,7 @@ Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablat
 """
 
 from clipaac_lib.experiments.ablations import (
+    GRID_RECIPE,
     REFERENCE_SYSTEM,
     SUMMARY_METRICS,
     Job,
@@ -37,12 +38,12 @@ from clipaac_lib.experiments.findings import (
     plot_findings,
     png_bytes,
 )
-from clipaac_lib.experiments.paper import METRIC_COLUMNS, METRIC_NAMES, TABLE1, TABLE2, paper_table
+from clipaac_lib.experiments.paper import METRIC_NAMES, TABLE1, TABLE2, paper_table
 from clipaac_lib.experiments.report import run_baselines, run_verdicts
 
 __all__ = [
     "FINDINGS",
-    "METRIC_COLUMNS",
+    "GRID_RECIPE",
     "METRIC_NAMES",
     "REFERENCE_SYSTEM",
     "SUMMARY_METRICS",

@@ -33,21 +33,24 @@ from clipaac_lib.common.fileio import atomic_write_json
 from clipaac_lib.common.paths import subdir
 from clipaac_lib.experiments.baselines import CONSTANT_ROW, Baselines, gap_share
 from clipaac_lib.experiments.findings import ALIASES, seed_table
-from clipaac_lib.experiments.paper import METRIC_COLUMNS, TABLE1, TABLE2
+from clipaac_lib.experiments.paper import TABLE1, TABLE2
+from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.model.analysis import similarity_matrix
 from clipaac_lib.pretrain.published import INIT_WEIGHTS, weights_present
 from clipaac_lib.train import RunResult, TrainConfig, find_run, train
 from clipaac_lib.train.setup import open_test_split, untrained_model
 
-__all__ = ["Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems",
+__all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems",
            "init_available", "table1_jobs", "table2_jobs", "run_job", "run_grid", "summarize", "merge_summaries",
            "side_by_side", "plot_systems",
            "figure2_similarities", "plot_figure2"]
 
+#: The grid's recipe in the offline book (notebook 06's parameter defaults): one epoch on 200 clips.
+GRID_RECIPE: dict[str, Any] = {"num_epochs": 1, "limit_train_clips": 200}
 #: The paper's reference system (AudioCLIP init, fine-tuned, alpha 0.2, batch 8): Table 1's 4 = Table 2's 8.
 REFERENCE_SYSTEM = 4
 #: Scores summarised over seeds: the caption metrics the paper reports and audio-to-text recall@1.
-SUMMARY_METRICS = [*METRIC_COLUMNS, "a2t_r1"]
+SUMMARY_METRICS = [*METRIC_KEYS, "a2t_r1"]
 
 
 @dataclass
@@ -126,15 +129,16 @@ def run_job(job: Job, seed: int, record_dir: str | os.PathLike[str], *, progress
         result = train(config)
     record = {"system": job.system, "seed": seed, "params": job.params, "run_dir": str(result.run_dir),
               "run_hash": result.run_hash, "epochs": result.epochs_completed,
-              "train_seconds": result.train_seconds, "scores": result.scores}
+              "train_seconds": result.train_seconds,
+              "scores": None if result.scores is None else result.scores.to_dict()}
     atomic_write_json(Path(record_dir) / f"{job.name(seed)}.json", record)
     return result
 
 
 def _score_row(result: RunResult) -> dict[str, Any]:
-    metrics = (result.scores or {}).get("metrics") or {}
-    recall = ((result.scores or {}).get("retrieval") or {}).get("a2t_r1")
-    return {**{m: metrics.get(m) for m in METRIC_COLUMNS}, "a2t_r1": recall,
+    scores = result.scores
+    return {**{m: None if scores is None else scores.metric(m) for m in METRIC_KEYS},
+            "a2t_r1": None if scores is None else scores.recall("a2t_r1"),
             "train_seconds": result.train_seconds, "run_dir": str(result.run_dir)}
 
 

@@ -27,7 +27,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from clipaac_lib.experiments.paper import METRIC_COLUMNS, METRIC_NAMES, TABLE1, TABLE2
+from clipaac_lib.experiments.paper import METRIC_NAMES, TABLE1, TABLE2
+from clipaac_lib.metrics import METRIC_KEYS
 
 __all__ = ["Finding", "FINDINGS", "LABELS", "ALIASES", "seed_table", "spread_of", "label", "paper_score",
            "label_findings", "plot_findings", "png_bytes", "describe_findings"]
@@ -131,12 +132,12 @@ def label(diff_ours: float, spread: float, paper_sign: float, atol: float = 1e-1
 
 def paper_score(system: int, metric: str = "cider_d") -> float:
     """The paper's published ``metric`` of ``system`` (1-10), read from Table 1 or Table 2."""
-    if metric not in METRIC_COLUMNS:
-        raise ValueError(f"the paper publishes no {metric!r}; it has {METRIC_COLUMNS}")
+    if metric not in METRIC_KEYS:
+        raise ValueError(f"the paper publishes no {metric!r}; it has {METRIC_KEYS}")
     tables = {**TABLE1, **TABLE2}
     if system not in tables:
         raise ValueError(f"the paper has no system {system}; it has {sorted(tables)}")
-    return tables[system][1][METRIC_COLUMNS.index(metric)]
+    return tables[system][1][METRIC_KEYS.index(metric)]
 
 
 def label_findings(summary: pd.DataFrame, metric: str = "cider_d", reference_system: int = 4) -> pd.DataFrame:
@@ -146,7 +147,7 @@ def label_findings(summary: pd.DataFrame, metric: str = "cider_d", reference_sys
     our means, difference and seed counts, the comparison's spread (:func:`spread_of`, with the sd of
     ``reference_system`` for single-seed systems), the threshold ``2 * spread`` and the label. Systems 4
     and 8 stand for each other when only one is in ``summary``; a system with no result (no row, or a NaN
-    mean) gives "not run". ``metric`` must be one the paper publishes (:data:`~clipaac_lib.experiments.paper.METRIC_COLUMNS`).
+    mean) gives "not run". ``metric`` must be one the paper publishes (:data:`~clipaac_lib.metrics.METRIC_KEYS`).
     """
     for column in (f"{metric}_mean", f"{metric}_sd", "n_seeds"):
         if column not in summary.columns:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["METRIC_COLUMNS", "METRIC_NAMES", "TABLE1", "TABLE2", "paper_table"]
+from clipaac_lib.metrics import METRIC_KEYS
 
-#: Our metric keys in the paper's column order.
-METRIC_COLUMNS = ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "meteor", "cider_d", "spice", "spider"]
+__all__ = ["METRIC_NAMES", "TABLE1", "TABLE2", "paper_table"]
+
 #: How the paper writes each metric (and audio-to-text recall@1, ours), for tables and sentences.
 METRIC_NAMES: dict[str, str] = {"bleu_1": "BLEU-1", "bleu_2": "BLEU-2", "bleu_3": "BLEU-3", "bleu_4": "BLEU-4",
                                 "rouge_l": "ROUGE-L", "meteor": "METEOR", "cider_d": "CIDEr-D", "spice": "SPICE",
                                 "spider": "SPIDEr", "a2t_r1": "A2T R@1"}
 
-# system id -> (setting, scores in METRIC_COLUMNS order); paper Table 1, all with batch size 8. Systems 1-2
+# system id -> (setting, scores in METRIC_KEYS order (the paper's columns)); paper Table 1, all with batch size 8. Systems 1-2
 # "only utilize the audio-head in encoders" (section 4.1): no text head, so no contrastive loss (alpha 0);
 # systems 3-4 use both heads with the paper's alpha of 0.2.
 TABLE1: dict[int, tuple[dict[str, Any], list[float]]] = {
@@ -42,6 +42,6 @@ def paper_table(table: dict[int, tuple[dict[str, Any], list[float]]]) -> Any:
     """A pandas DataFrame of :data:`TABLE1` or :data:`TABLE2`: one row per system, settings then scores."""
     import pandas as pd
 
-    rows = [{"system": sid, **setting, **dict(zip(METRIC_COLUMNS, scores, strict=True))}
+    rows = [{"system": sid, **setting, **dict(zip(METRIC_KEYS, scores, strict=True))}
             for sid, (setting, scores) in table.items()]
     return pd.DataFrame(rows).set_index("system")

@@ -37,16 +37,15 @@ def run_verdicts(result: RunResult, baselines: Baselines | None = None) -> list[
     """One sentence per comparison the run's saved scores allow (none are claimed when a score is
     missing): audio-to-text recall@1 against its chance level, CIDEr-D against the untrained model and,
     with ``baselines`` (:func:`run_baselines`), against the constant caption, shuffled and human captions."""
-    scores = result.scores or {}
     lines = []
-    retrieval = scores.get("retrieval")
-    if retrieval is None:
+    r1 = None if result.scores is None else result.scores.recall("a2t_r1")
+    if r1 is None:
         lines.append("no retrieval: the model has no text head (alpha = 0)")
     else:
-        r1, chance = retrieval["a2t_r1"], scores["retrieval_chance"]["a2t_r1"]
+        chance = result.scores.retrieval_chance["a2t_r1"]
         lines.append(f"audio-to-text R@1 {r1:.3f} against {chance:.3f} by chance ({r1 / chance:.1f}x chance)")
-    trained = (scores.get("metrics") or {}).get("cider_d")
-    untrained = ((result.untrained_scores or {}).get("metrics") or {}).get("cider_d")
+    trained = None if result.scores is None else result.scores.metric("cider_d")
+    untrained = None if result.untrained_scores is None else result.untrained_scores.metric("cider_d")
     if trained is None:
         lines.append("no caption metrics (caption_metrics=False)")
     elif untrained is None:

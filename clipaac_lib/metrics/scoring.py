@@ -50,13 +50,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The caption metrics, in the order of the paper's tables (Chen et al. 2022, Tables 1-2).
 METRIC_KEYS: tuple[str, ...] = (
     "bleu_1",
     "bleu_2",
     "bleu_3",
     "bleu_4",
-    "meteor",
     "rouge_l",
+    "meteor",
     "cider_d",
     "spice",
     "spider",

@@ -1,20 +1,61 @@
-"""The book's own pretraining: stand-ins for ESResNeXt on AudioSet and for AudioCLIP (paper Table 1).
+"""Encoder weights before captioning (layer 2): the published checkpoints and the book's own pretraining.
 
-The paper initialises its encoder from published checkpoints trained on AudioSet. They fit only the
-paper-size model and cannot be downloaded offline, so for the small model the book makes its own, by
-the same recipe in miniature: :mod:`~clipaac_lib.pretrain.corpus` (a labelled corpus, no captions),
-:mod:`~clipaac_lib.pretrain.tagging` (stage ``audio``), :mod:`~clipaac_lib.pretrain.audio_text` (stage
-``audio_text``), :mod:`~clipaac_lib.pretrain.store` (cache). The files have the published files' key
-layouts and are loaded by the same loaders as the published files (:mod:`~clipaac_lib.pretrain.published`:
-the AudioCLIP and ESResNeXt-fbsp checkpoints, their download, key accounting and the initialisation
-strategies of Table 1). :mod:`~clipaac_lib.pretrain.plots` draws the pretraining curves.
+The paper initialises its encoder from published checkpoints trained on AudioSet (Table 1):
+:mod:`~clipaac_lib.pretrain.published` downloads and verifies AudioCLIP and ESResNeXt-fbsp, loads them
+with key accounting and applies the initialisation strategies. They fit only the paper-size model and
+cannot be downloaded offline, so for the small model the book makes its own by the same recipe in
+miniature: :mod:`~clipaac_lib.pretrain.corpus` (a labelled corpus, no captions, disjoint from the
+captioning set), :mod:`~clipaac_lib.pretrain.tagging` (stage ``audio``), :mod:`~clipaac_lib.pretrain.audio_text`
+(stage ``audio_text``), :mod:`~clipaac_lib.pretrain.fit` (their shared loop), :mod:`~clipaac_lib.pretrain.store`
+(cache). These files have the published files' key layouts and go through the same loaders.
+:mod:`~clipaac_lib.pretrain.plots` draws the pretraining curves.
 
 Notebook: ``notebooks/06_ablations.ipynb`` (section "Pretraining"); command: ``clipaac pretrain``.
 """
 
 from clipaac_lib.pretrain.corpus import LABELS, CorpusConfig, LabelledCorpus, make_corpus
+from clipaac_lib.pretrain.plots import plot_pretraining, pretraining_history
+from clipaac_lib.pretrain.published import (
+    INIT_STRATEGIES,
+    INIT_WEIGHTS,
+    WEIGHTS,
+    CheckpointMismatchError,
+    LoadReport,
+    WeightFile,
+    apply_init,
+    download_weights,
+    freeze_encoder,
+    load_audioclip,
+    load_esresnext_audioset,
+    read_state_dict,
+    weights_present,
+)
 from clipaac_lib.pretrain.recipe import PretrainConfig
 from clipaac_lib.pretrain.store import PretrainedFile, ensure_pretrained, find_pretrained, pretrained_path
 
-__all__ = ["PretrainConfig", "CorpusConfig", "LabelledCorpus", "LABELS", "make_corpus", "PretrainedFile",
-           "ensure_pretrained", "find_pretrained", "pretrained_path"]
+__all__ = [
+    "INIT_STRATEGIES",
+    "INIT_WEIGHTS",
+    "LABELS",
+    "WEIGHTS",
+    "CheckpointMismatchError",
+    "CorpusConfig",
+    "LabelledCorpus",
+    "LoadReport",
+    "PretrainConfig",
+    "PretrainedFile",
+    "WeightFile",
+    "apply_init",
+    "download_weights",
+    "ensure_pretrained",
+    "find_pretrained",
+    "freeze_encoder",
+    "load_audioclip",
+    "load_esresnext_audioset",
+    "make_corpus",
+    "plot_pretraining",
+    "pretrained_path",
+    "pretraining_history",
+    "read_state_dict",
+    "weights_present",
+]

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from clipaac_lib.train.evaluation import evaluate_run
     from clipaac_lib.train.memory import estimate_peak_memory, recipe_per_card
     from clipaac_lib.train.rundir import RunDir, RunNotFoundError, RunResult, find_run, require_run
+    from clipaac_lib.train.scores import SplitScores
     from clipaac_lib.train.setup import load_data, untrained_model
-    from clipaac_lib.train.step import audio_to_device, compute_loss, make_optimizer
+    from clipaac_lib.train.step import LossWeights, audio_to_device, compute_loss, make_optimizer
     from clipaac_lib.train.trainer import NonFiniteLossError, lr_factor, train, warmup_factor
 
 #: Where each public name lives (loaded on first use).
@@ -38,17 +39,20 @@ _HOME = {
     "estimate_peak_memory": "memory", "recipe_per_card": "memory",
     "RunDir": "rundir", "RunNotFoundError": "rundir", "RunResult": "rundir", "find_run": "rundir",
     "require_run": "rundir",
+    "SplitScores": "scores",
     "load_data": "setup", "untrained_model": "setup",
-    "audio_to_device": "step", "compute_loss": "step", "make_optimizer": "step",
+    "LossWeights": "step", "audio_to_device": "step", "compute_loss": "step", "make_optimizer": "step",
     "NonFiniteLossError": "trainer", "lr_factor": "trainer", "train": "trainer", "warmup_factor": "trainer",
 }
 
 __all__ = [
     "ConfigError",
+    "LossWeights",
     "NonFiniteLossError",
     "RunDir",
     "RunNotFoundError",
     "RunResult",
+    "SplitScores",
     "TrainConfig",
     "audio_to_device",
     "compute_loss",

@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,13 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"unknown TrainConfig field(s) {unknown}; known fields: {sorted(known)}")
         return cls(**data)
+
+    @classmethod
+    def from_parameters(cls, namespace: Mapping[str, Any]) -> TrainConfig:
+        """The configuration of a notebook's parameters: every name of ``namespace`` (the notebook's
+        ``globals()``, after papermill's injected cell) that is a field, the defaults for the rest, so a
+        notebook never retypes the library's defaults. Notebook: ``notebooks/05_train.ipynb``."""
+        return cls(**{f.name: namespace[f.name] for f in fields(cls) if f.name in namespace})
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (``dataclasses.replace``)."""

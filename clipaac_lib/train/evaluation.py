@@ -19,8 +19,9 @@ Notebook: ``notebooks/04_metrics.ipynb`` (metrics) and ``notebooks/05_train.ipyn
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,18 @@ from tqdm.auto import tqdm
 
 from clipaac_lib.common.constants import PAD_ID
 from clipaac_lib.common.devices import resolve_device
-from clipaac_lib.data import Vocabulary, collate_clips
+from clipaac_lib.data import ClipBatch, Vocabulary, collate_clips
 from clipaac_lib.data.batching import teacher_forcing_tokens
 from clipaac_lib.metrics import chance_recall, evaluate_captions, retrieval_recall
 from clipaac_lib.model import CLIPAAC, tokenize
 from clipaac_lib.model.decode import DecodeConfig, search
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.rundir import RunDir, RunResult, decode_config, evaluation_tag, load_run_model
+from clipaac_lib.train.scores import SplitScores
 from clipaac_lib.train.setup import LimitedDataset, TrainData, open_test_split, untrained_model
 from clipaac_lib.train.step import autocast_context, autocast_dtype
 
-__all__ = ["SplitOutputs", "equal_length_groups", "run_split", "score_split", "evaluate_and_save", "evaluate_run"]
+__all__ = ["SplitOutputs", "SplitPass", "equal_length_groups", "run_split", "score_split", "evaluate_and_save", "evaluate_run"]
 
 
 @dataclass
@@ -67,105 +69,137 @@ def equal_length_groups(lengths: Sequence[int]) -> list[list[int]]:
     return list(groups.values())
 
 
+@dataclass(frozen=True)
+class SplitPass:
+    """How :func:`run_split` goes over a split: loader ``batch_size`` and ``num_workers``; ``decode`` the
+    decoding settings (None: no captions); ``nll`` also the teacher-forced caption loss, on references
+    cut to ``max_words``; ``autocast`` the mixed-precision dtype; a progress bar labelled ``desc``."""
+
+    batch_size: int = 32
+    decode: DecodeConfig | None = None
+    nll: bool = False
+    max_words: int = 30
+    num_workers: int = 0
+    autocast: torch.dtype | bool | None = None
+    progress: bool = False
+    desc: str = "evaluating"
+
+
+@dataclass
+class _Accumulator:
+    """What the batches of one pass add up to (see :class:`SplitOutputs`)."""
+
+    file_names: list[str] = field(default_factory=list)
+    references: list[list[str]] = field(default_factory=list)
+    audio_embs: list[Tensor] = field(default_factory=list)  # (B, L) per batch
+    text_embs: list[Tensor] = field(default_factory=list)  # (R, L) per batch
+    text_clip: list[int] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    nll_sum: float = 0.0
+    nll_tokens: int = 0
+
+
+def _group_nll(model: CLIPAAC, memory: Tensor, refs: list[list[str]], vocab: Vocabulary,
+               max_words: int) -> tuple[float, int]:
+    """Summed teacher-forced caption loss of every reference of a group of clips (memory (G, T, D)), and
+    its number of tokens (no label smoothing)."""
+    counts = torch.tensor([len(r) for r in refs], device=memory.device)
+    memory = memory.repeat_interleave(counts, dim=0)  # (R_g, T, D)
+    caption_in, caption_out = teacher_forcing_tokens([c for r in refs for c in r], vocab, max_words)
+    logits = model.decode(memory, caption_in.to(memory.device))  # (R_g, M, V)
+    target = caption_out.to(memory.device)  # (R_g, M)
+    total = F.cross_entropy(logits.float().transpose(1, 2), target, ignore_index=PAD_ID, reduction="sum")
+    return float(total), int((target != PAD_ID).sum())
+
+
+def _add_batch(acc: _Accumulator, model: CLIPAAC, batch: ClipBatch, vocab: Vocabulary, how: SplitPass,
+               device: torch.device) -> None:
+    """Encode one batch's clips in groups of equal length (no padding), decode and score as asked."""
+    refs = batch.captions
+    embs: list[Tensor | None] = [None] * len(refs)
+    captions: list[str] = [""] * len(refs)
+    if model.text is not None:
+        flat = [c for clip in refs for c in clip]
+        acc.text_embs.append(model.encode_text(tokenize(flat).to(device)).float().cpu())  # (R, L)
+    for group in equal_length_groups(batch.audio_lengths.tolist()):
+        length = int(batch.audio_lengths[group[0]])
+        enc = model.encode_audio(batch.audio[group, :length].to(device))  # audio_emb (G, L), memory (G, T, D)
+        for position, emb in zip(group, enc.audio_emb.float().cpu(), strict=True):
+            embs[position] = emb
+        if how.decode is not None:
+            rows = search(model, enc.memory, enc.memory_mask, how.decode).tokens
+            for position, row in zip(group, rows, strict=True):
+                captions[position] = vocab.decode(row)
+        if how.nll:
+            total, tokens = _group_nll(model, enc.memory, [refs[i] for i in group], vocab, how.max_words)
+            acc.nll_sum, acc.nll_tokens = acc.nll_sum + total, acc.nll_tokens + tokens
+    acc.text_clip.extend(len(acc.references) + i for i, clip in enumerate(refs) for _ in clip)
+    acc.audio_embs.append(torch.stack(embs))  # (B, L)
+    acc.captions.extend(captions)
+    acc.file_names.extend(batch.file_names)
+    acc.references.extend(refs)
+
+
 @torch.no_grad()
-def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, *, device: torch.device | str = "cpu",
-              batch_size: int = 32, decode: DecodeConfig | None = None, nll: bool = False,
-              max_words: int = 30, num_workers: int = 0, autocast: torch.dtype | bool | None = None,
-              progress: bool = False, desc: str = "evaluating") -> SplitOutputs:
-    """Encode every clip of ``dataset`` once; decode captions when ``decode`` is given; embed every
-    reference caption; with ``nll`` also the teacher-forced caption loss. The model is put in eval mode
-    (and back to its previous mode afterwards).
+def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, how: SplitPass | None = None, *,
+              device: torch.device | str = "cpu") -> SplitOutputs:
+    """Encode every clip of ``dataset`` once; decode captions when ``how.decode`` is given; embed every
+    reference caption; with ``how.nll`` also the teacher-forced caption loss. The model is put in eval
+    mode (and back to its previous mode afterwards).
 
     A clip's embedding and caption do not depend on the other clips loaded with it: the clips of a batch
     are encoded in groups of equal length (:func:`equal_length_groups`), so no clip is ever padded
     (training pads to the longest clip of its batch; see ``book/paper_to_code.md``).
     """
-    device = torch.device(device)
+    how, device = how or SplitPass(), torch.device(device)
     was_training = model.training
     model.eval()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+    loader = DataLoader(dataset, batch_size=how.batch_size, shuffle=False, num_workers=how.num_workers,
                         collate_fn=collate_clips, generator=torch.Generator())
-    amp = autocast_context(device, autocast)
-    file_names: list[str] = []
-    references: list[list[str]] = []
-    audio_embs, text_embs, text_clip = [], [], []
-    captions: list[str] = []
-    nll_sum, nll_tokens = 0.0, 0
+    acc = _Accumulator()
     try:
-        for batch in tqdm(loader, desc=desc, disable=not progress, leave=False):
-            refs: list[list[str]] = batch["captions"]
-            flat = [c for clip in refs for c in clip]
-            owner = [len(references) + i for i, clip in enumerate(refs) for _ in clip]
-            batch_emb: list[Tensor | None] = [None] * len(refs)
-            batch_captions: list[str] = [""] * len(refs)
-            with amp:
-                if model.text is not None:
-                    text_embs.append(model.encode_text(tokenize(flat).to(device)).float().cpu())  # (R, L)
-                for group in equal_length_groups(batch["audio_lengths"].tolist()):
-                    length = int(batch["audio_lengths"][group[0]])
-                    audio = batch["audio"][group, :length].to(device)  # (G, S): no padding
-                    enc = model.encode_audio(audio)  # audio_emb (G, L), memory (G, T, D)
-                    for position, emb in zip(group, enc.audio_emb.float().cpu(), strict=True):
-                        batch_emb[position] = emb
-                    if decode is not None:
-                        result = search(model, enc.memory, enc.memory_mask, decode)
-                        for position, row in zip(group, result.tokens, strict=True):
-                            batch_captions[position] = vocab.decode(row)
-                    if nll:
-                        group_refs = [c for i in group for c in refs[i]]
-                        counts = torch.tensor([len(refs[i]) for i in group], device=device)
-                        memory = enc.memory.repeat_interleave(counts, dim=0)  # (R_g, T, D)
-                        caption_in, caption_out = teacher_forcing_tokens(group_refs, vocab, max_words)
-                        logits = model.decode(memory, caption_in.to(device))  # (R_g, M, V)
-                        target = caption_out.to(device)
-                        nll_sum += float(F.cross_entropy(logits.float().transpose(1, 2), target, ignore_index=PAD_ID,
-                                                         reduction="sum"))
-                        nll_tokens += int((target != 0).sum())
-            audio_embs.append(torch.stack(batch_emb))  # (B, L)
-            captions.extend(batch_captions)
-            text_clip.extend(owner)
-            file_names.extend(batch["file_names"])
-            references.extend(refs)
+        for batch in tqdm(loader, desc=how.desc, disable=not how.progress, leave=False):
+            with autocast_context(device, how.autocast):
+                _add_batch(acc, model, batch, vocab, how, device)
     finally:
         model.train(was_training)
     return SplitOutputs(
-        file_names=file_names,
-        references=references,
-        audio_emb=torch.cat(audio_embs),
-        text_emb=torch.cat(text_embs) if text_embs else None,
-        text_clip=torch.tensor(text_clip, dtype=torch.long),
-        captions=captions if decode is not None else None,
-        caption_nll=nll_sum / max(nll_tokens, 1) if nll else None,
+        file_names=acc.file_names,
+        references=acc.references,
+        audio_emb=torch.cat(acc.audio_embs),
+        text_emb=torch.cat(acc.text_embs) if acc.text_embs else None,
+        text_clip=torch.tensor(acc.text_clip, dtype=torch.long),
+        captions=acc.captions if how.decode is not None else None,
+        caption_nll=acc.nll_sum / max(acc.nll_tokens, 1) if how.nll else None,
     )
 
 
-def score_split(outputs: SplitOutputs, *, caption_metrics: bool = True) -> dict[str, Any]:
+def score_split(outputs: SplitOutputs, *, caption_metrics: bool = True) -> SplitScores:
     """Corpus caption metrics (when captions were decoded and ``caption_metrics``), retrieval recall
-    and its chance level, as one JSON-ready dict."""
+    and its chance level, as a :class:`~clipaac_lib.train.scores.SplitScores`."""
     n_clips = len(outputs.file_names)
     per_clip = max((len(r) for r in outputs.references), default=5)
-    scores: dict[str, Any] = {
-        "num_clips": n_clips,
-        "retrieval": (None if outputs.text_emb is None
-                      else retrieval_recall(outputs.audio_emb, outputs.text_emb, outputs.text_clip)),
-        "retrieval_chance": chance_recall(n_clips, per_clip),
-        "metrics": None,
-        "caption_nll": outputs.caption_nll,
-    }
-    if outputs.captions is not None and caption_metrics:
-        scores["metrics"] = evaluate_captions(outputs.captions, outputs.references)
-    return scores
+    scored = outputs.captions is not None and caption_metrics
+    return SplitScores(
+        num_clips=n_clips,
+        retrieval=(None if outputs.text_emb is None
+                   else retrieval_recall(outputs.audio_emb, outputs.text_emb, outputs.text_clip)),
+        retrieval_chance=chance_recall(n_clips, per_clip),
+        metrics=evaluate_captions(outputs.captions, outputs.references) if scored else None,
+        caption_nll=outputs.caption_nll,
+    )
 
 
 def _evaluate(model: CLIPAAC, test: LimitedDataset, vocab: Vocabulary, config: TrainConfig,
-              device: torch.device, label: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+              device: torch.device, label: str) -> tuple[SplitScores, list[dict[str, Any]]]:
     dcfg = decode_config(config)
-    out = run_split(model, test, vocab, device=device, batch_size=config.eval_batch_size, decode=dcfg,
-                    nll=True, max_words=config.max_words, autocast=autocast_dtype(device, config.precision),
-                    progress=config.progress, desc=f"captioning the {config.test_split} split ({label})")
-    scores = score_split(out, caption_metrics=config.caption_metrics)
-    scores.update({"model": label, "split": config.test_split, "decode": dcfg.__dict__,
-                   "config": config.to_dict(), "run_hash": config.run_hash()})
+    how = SplitPass(batch_size=config.eval_batch_size, decode=dcfg, nll=True, max_words=config.max_words,
+                    autocast=autocast_dtype(device, config.precision), progress=config.progress,
+                    desc=f"captioning the {config.test_split} split ({label})")
+    out = run_split(model, test, vocab, how, device=device)
+    scores = dataclasses.replace(score_split(out, caption_metrics=config.caption_metrics), model=label,
+                                 split=config.test_split, decode=dcfg.__dict__, config=config.to_dict(),
+                                 run_hash=config.run_hash())
     captions = [{"file_name": f, "caption": c, "references": r}
                 for f, c, r in zip(out.file_names, out.captions or [], out.references, strict=True)]
     return scores, captions

@@ -86,9 +86,9 @@ def audio_embedding_cache(model: CLIPAAC, dataset: Dataset, device: torch.device
         with _eager_stages(audio_head), autocast_context(device, autocast):
             for batch in tqdm(loader, desc="embedding the training clips (frozen encoder)",
                               disable=not progress, leave=False, unit="batch"):
-                lengths = batch["audio_lengths"]  # (B,)
+                lengths = batch.audio_lengths  # (B,)
                 for group in equal_length_groups(lengths.tolist()):
-                    audio = audio_to_device(batch["audio"][group, : int(lengths[group[0]])], device)  # (G, S)
+                    audio = audio_to_device(batch.audio[group, : int(lengths[group[0]])], device)  # (G, S)
                     rows = torch.tensor(group, device=device) + start  # (G,)
                     cache[rows] = audio_head(audio).float()  # (G, L)
                 start += len(lengths)

@@ -77,10 +77,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from clipaac_lib.data import PairBatch
 from clipaac_lib.model import CLIPAAC, CONTEXT_LENGTH, EOT_ID, SOT_ID
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.setup import build_model, model_sample_rate
-from clipaac_lib.train.step import autocast_dtype, compute_loss
+from clipaac_lib.train.step import LossWeights, autocast_dtype, compute_loss
 
 __all__ = ["ActivationProfile", "Card", "CARDS", "activation_profile", "estimate_peak_memory", "fits", "fitting_settings", "recipe_per_card",
            "describe_bytes", "MIN_SECONDS"]
@@ -134,15 +135,17 @@ def _storage_key(t: Tensor) -> int:
     return t.untyped_storage()._cdata
 
 
-def _meta_batch(model: CLIPAAC, batch_size: int, samples: int, caption_len: int) -> dict[str, Tensor]:
+def _meta_batch(model: CLIPAAC, batch_size: int, samples: int, caption_len: int) -> PairBatch:
     """A loader-shaped CPU batch of valid ids (its values do not matter on ``meta``, its shapes do)."""
     config = model.config
     text = torch.zeros(batch_size, CONTEXT_LENGTH, dtype=torch.long)
     text[:, 0], text[:, -1] = SOT_ID, EOT_ID  # a full-length caption
     words = torch.full((batch_size, caption_len), config.unk_id, dtype=torch.long)
-    return {"audio": torch.zeros(batch_size, samples, dtype=torch.int16), "text_tokens": text,
-            "caption_in": words, "caption_out": words.clone(),
-            "audio_lengths": torch.full((batch_size,), samples, dtype=torch.long)}
+    return PairBatch(audio=torch.zeros(batch_size, samples, dtype=torch.int16),  # (B, S)
+                     audio_lengths=torch.full((batch_size,), samples, dtype=torch.long),  # (B,)
+                     caption_in=words, caption_out=words.clone(),  # (B, M) each
+                     captions=[""] * batch_size, clip_index=torch.arange(batch_size),  # (B,)
+                     file_names=[""] * batch_size, text_tokens=text)  # text (B, 77)
 
 
 _PROFILE_FIELDS = ("model_config", "model_overrides", "audio_memory", "freeze_encoder", "alpha", "batch_size",
@@ -216,7 +219,7 @@ def _measure(config: TrainConfig, dtype: torch.dtype | None, vocab_size: int) ->
     batch = _meta_batch(model, config.batch_size, samples, config.max_words + 1)
     try:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            loss = compute_loss(model, batch, config, _META, autocast=False)[0]
+            loss = compute_loss(model, batch, LossWeights.from_config(config), _META, autocast=False)[0]
     finally:
         for handle in handles:
             handle.remove()

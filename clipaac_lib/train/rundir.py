@@ -43,6 +43,7 @@ from clipaac_lib.data.text import Vocabulary
 from clipaac_lib.model import CLIPAAC, ModelConfig, load_model_state, model_from_state, save_model
 from clipaac_lib.model.decode import DecodeConfig
 from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.scores import SplitScores
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -261,7 +262,7 @@ class RunDir:
     def read_finished(self) -> dict[str, Any]:
         return json.loads(self.finished_file.read_text(encoding="utf-8"))
 
-    def write_evaluation(self, tag: str, scores: dict[str, Any], captions: list[dict[str, Any]]) -> Path:
+    def write_evaluation(self, tag: str, scores: SplitScores, captions: list[dict[str, Any]]) -> Path:
         """Write ``scores.json`` and ``captions.csv``/``.json`` under ``eval-<tag>/``; return the folder."""
         folder = self.eval_dir(tag)
         folder.mkdir(parents=True, exist_ok=True)
@@ -270,11 +271,11 @@ class RunDir:
                  **{f"reference_{i + 1}": ref for i, ref in enumerate(row.get("references", []))}}
                 for row in captions]
         atomic_write_text(folder / "captions.csv", rows_to_csv(flat))
-        atomic_write_json(folder / "scores.json", scores)  # written last: its presence means complete
+        atomic_write_json(folder / "scores.json", scores.to_dict())  # written last: its presence means complete
         return folder
 
-    def result(self, config: TrainConfig, *, reused: bool, scores: dict[str, Any] | None = None,
-               untrained_scores: dict[str, Any] | None = None,
+    def result(self, config: TrainConfig, *, reused: bool, scores: SplitScores | None = None,
+               untrained_scores: SplitScores | None = None,
                captions: list[dict[str, Any]] | None = None) -> RunResult:
         """A :class:`RunResult` of this directory's saved state (history, finish record) and ``scores``."""
         finished = self.read_finished() if self.finished_file.is_file() else {}
@@ -285,11 +286,12 @@ class RunDir:
                          finished=self.is_finished(), reused=reused,
                          train_seconds=float(finished.get("train_seconds", 0.0)))
 
-    def read_evaluation(self, tag: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    def read_evaluation(self, tag: str) -> tuple[SplitScores, list[dict[str, Any]]] | None:
+        """The saved scores and caption rows of evaluation ``tag``, or None when it never finished."""
         folder = self.eval_dir(tag)
         if not (folder / "scores.json").is_file():
             return None
-        scores = json.loads((folder / "scores.json").read_text(encoding="utf-8"))
+        scores = SplitScores.from_dict(json.loads((folder / "scores.json").read_text(encoding="utf-8")))
         captions = json.loads((folder / "captions.json").read_text(encoding="utf-8"))
         return scores, captions
 
@@ -342,8 +344,8 @@ def load_run_model(run_dir: str | Path | RunDir,
 class RunResult:
     """One run: where it lives, its per-epoch history and its test scores.
 
-    ``scores``/``untrained_scores`` hold ``metrics`` (BLEU..SPIDEr, or None without caption metrics),
-    ``retrieval`` (recall@1/5/10 both ways), ``retrieval_chance`` and ``caption_nll``; ``captions`` one
+    ``scores``/``untrained_scores`` are :class:`~clipaac_lib.train.scores.SplitScores` (caption metrics,
+    retrieval recall and its chance level, caption loss), None when not evaluated; ``captions`` one
     row per test clip (file_name, caption, references). ``finished`` is False after ``stop_after_epoch``.
     Notebook: ``notebooks/05_train.ipynb``.
     """
@@ -352,8 +354,8 @@ class RunResult:
     config: TrainConfig
     run_hash: str
     history: list[dict[str, Any]] = field(default_factory=list)
-    scores: dict[str, Any] | None = None
-    untrained_scores: dict[str, Any] | None = None
+    scores: SplitScores | None = None
+    untrained_scores: SplitScores | None = None
     captions: list[dict[str, Any]] | None = None
     epochs_completed: int = 0
     finished: bool = False

@@ -5,6 +5,7 @@ Notebook: ``notebooks/05_train.ipynb``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from clipaac_lib.data import (
     CaptionPairs,
     ClothoDataset,
     NoSameClipBatchSampler,
+    PairBatch,
     Vocabulary,
     collate_pairs,
     dataset_folder,
@@ -28,6 +30,7 @@ from clipaac_lib.data import (
     default_synthetic_root,
     make_synthetic_clotho,
 )
+from clipaac_lib.data.batching import PairItem
 from clipaac_lib.model import CLIPAAC, ModelConfig, tokenize
 from clipaac_lib.pretrain import ensure_pretrained
 from clipaac_lib.pretrain.published import INIT_WEIGHTS, WEIGHTS, apply_init, download_weights, freeze_encoder
@@ -116,17 +119,17 @@ def open_test_split(config: TrainConfig, sample_rate: int | None = None) -> Limi
     return open_split(config, config.test_split, rate, config.limit_test_clips, progress=config.progress)
 
 
-def collate_train(items: list[Any], vocab: Vocabulary, max_words: int,
-                  pad_to: int | None = None) -> dict[str, Any]:
+def collate_train(items: list[PairItem], vocab: Vocabulary, max_words: int,
+                  pad_to: int | None = None) -> PairBatch:
     """:func:`clipaac_lib.data.collate_pairs` plus ``text_tokens`` (B, 77), the CLIP BPE ids of the
-    captions; with ``pad_to`` the audio is zero-padded to that many samples (``audio_lengths`` keep the
-    true ones)."""
+    captions: a :class:`~clipaac_lib.data.PairBatch`; with ``pad_to`` the audio is zero-padded to that
+    many samples (``audio_lengths`` keep the true ones)."""
     batch = collate_pairs(items, vocab, max_words=max_words)
-    batch["text_tokens"] = tokenize(list(batch["captions"]))
-    audio = batch["audio"]  # (B, S)
+    batch = dataclasses.replace(batch, text_tokens=tokenize(list(batch.captions)))  # (B, 77)
+    audio = batch.audio  # (B, S)
     if pad_to is not None and audio.shape[1] < pad_to:
-        batch["audio"] = torch.nn.functional.pad(audio, (0, pad_to - audio.shape[1]))  # (B, pad_to)
-    return batch
+        batch = dataclasses.replace(batch, audio=torch.nn.functional.pad(audio, (0, pad_to - audio.shape[1])))
+    return batch  # audio (B, S) or (B, pad_to)
 
 
 @dataclass

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from clipaac_lib.common.constants import PAD_ID
+from clipaac_lib.data import PairBatch
 from clipaac_lib.data.cache import INT16_SCALE
 from clipaac_lib.model import CLIPAAC, CLIPAACOutput, ModelConfig
 from clipaac_lib.model.checks import check_audio_values, check_has_targets, check_token_range
@@ -36,8 +38,8 @@ from clipaac_lib.model.losses import caption_loss, contrastive_loss, total_loss
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import PRECISIONS, TrainConfig
 
-__all__ = ["check_batch", "audio_to_device", "compute_loss", "make_optimizer", "make_scaler", "optimizer_step",
-           "skipped_steps", "fast_path", "unwrap", "autocast_dtype"]
+__all__ = ["check_batch", "audio_to_device", "LossWeights", "compute_loss", "make_optimizer", "make_scaler",
+           "optimizer_step", "skipped_steps", "fast_path", "unwrap", "autocast_dtype"]
 
 
 def unwrap(model: torch.nn.Module) -> CLIPAAC:
@@ -98,7 +100,7 @@ def skipped_steps(scale_before: float, scale_after: float) -> int:
     return round(math.log2(scale_before / scale_after))
 
 
-def check_batch(batch: dict[str, Any], model_config: ModelConfig, pad_id: int = PAD_ID) -> bool:
+def check_batch(batch: PairBatch, model_config: ModelConfig, pad_id: int = PAD_ID) -> bool:
     """Check a training batch's values on the CPU; returns True when it did (False when a tensor is
     already on another device, in which case the model's own checks must run).
 
@@ -106,19 +108,28 @@ def check_batch(batch: dict[str, Any], model_config: ModelConfig, pad_id: int = 
     range by construction), text or caption ids outside their vocabularies, a batch with no caption
     token to learn from.
     """
-    keys = ("audio", "text_tokens", "caption_in", "caption_out")
-    if any(batch[k].device.type != "cpu" for k in keys):
+    text_tokens = _text_tokens(batch)  # (B, 77)
+    if any(t.device.type != "cpu" for t in (batch.audio, text_tokens, batch.caption_in, batch.caption_out)):
         return False
-    audio = batch["audio"]  # (B, S)
+    audio = batch.audio  # (B, S)
     if audio.dtype != torch.int16:
         check_audio_values(audio)
-    check_token_range(batch["text_tokens"], model_config.text.vocab_size, "text token ids",
+    check_token_range(text_tokens, model_config.text.vocab_size, "text token ids",
                       "were caption word ids passed as text_tokens?")
-    for key in ("caption_in", "caption_out"):
-        check_token_range(batch[key], model_config.vocab_size, f"caption word ids ({key})",
+    for key, ids in (("caption_in", batch.caption_in), ("caption_out", batch.caption_out)):
+        check_token_range(ids, model_config.vocab_size, f"caption word ids ({key})",
                           "is ModelConfig.vocab_size len(vocabulary)?")
-    check_has_targets(batch["caption_out"], pad_id)
+    check_has_targets(batch.caption_out, pad_id)
     return True
+
+
+def _text_tokens(batch: PairBatch) -> Tensor:
+    """``batch.text_tokens`` (B, 77); every training batch has them
+    (:func:`~clipaac_lib.train.setup.collate_train` adds them to :func:`~clipaac_lib.data.collate_pairs`')."""
+    if batch.text_tokens is None:
+        raise ValueError("the batch has no text_tokens: build training batches with "
+                         "clipaac_lib.train.setup.collate_train (collate_pairs plus the CLIP BPE ids)")
+    return batch.text_tokens
 
 
 def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
@@ -130,33 +141,53 @@ def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
     return moved
 
 
-def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainConfig, device: torch.device,
+@dataclass(frozen=True)
+class LossWeights:
+    """What the loss of Eq. 7 takes from a :class:`~clipaac_lib.train.config.TrainConfig`: ``alpha`` (the
+    contrastive share), ``lam`` (Eq. 5's audio-to-text weight), the caption loss's ``label_smoothing`` and
+    its reduction ``caption_loss`` (``"token_mean"`` or ``"caption_sum"``)."""
+
+    alpha: float
+    lam: float
+    label_smoothing: float
+    caption_loss: str
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> LossWeights:
+        """The loss settings of a training configuration."""
+        return cls(alpha=config.alpha, lam=config.lam, label_smoothing=config.label_smoothing,
+                   caption_loss=config.caption_loss)
+
+
+def compute_loss(model: torch.nn.Module, batch: PairBatch, weights: LossWeights, device: torch.device,
                  autocast: torch.dtype | bool | None, pad_id: int = PAD_ID, *,
                  audio_cache: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
     process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling).
 
-    ``batch``: ``audio`` (B, S) int16 or float, ``text_tokens`` (B, 77), ``caption_in``/``caption_out``
-    (B, M), ``audio_lengths`` (B,), ``clip_index`` (B,), on the CPU (as the loader gives them) or already
-    on ``device``. ``audio_cache`` (N, L): with a frozen encoder, the audio embedding of every training
-    clip (:func:`clipaac_lib.train.frozen.audio_embedding_cache`); the step then takes
-    ``audio_cache[clip_index]`` instead of running the audio head (single process only).
+    ``batch``: a :class:`~clipaac_lib.data.PairBatch` with ``text_tokens`` (B, 77) (as
+    :func:`~clipaac_lib.train.setup.collate_train` builds it): ``audio`` (B, S) int16 or float,
+    ``caption_in``/``caption_out`` (B, M), ``audio_lengths`` (B,), ``clip_index`` (B,), on the CPU (as the
+    loader gives them) or already on ``device``. ``weights``: the run's loss settings,
+    ``LossWeights.from_config(config)``. ``audio_cache`` (N, L): with a frozen encoder, the audio
+    embedding of every training clip (:func:`clipaac_lib.train.frozen.audio_embedding_cache`); the step
+    then takes ``audio_cache[clip_index]`` instead of running the audio head (single process only).
     """
     checked = check_batch(batch, unwrap(model).config, pad_id)
     contrastive = unwrap(model).text is not None  # no text head (alpha = 0): caption loss only
-    text_tokens = batch["text_tokens"].to(device, non_blocking=True) if contrastive else None  # (B, 77)
-    caption_in = batch["caption_in"].to(device, non_blocking=True)  # (B, M)
-    caption_out = batch["caption_out"].to(device, non_blocking=True)  # (B, M)
+    text_tokens = _text_tokens(batch).to(device, non_blocking=True) if contrastive else None  # (B, 77)
+    caption_in = batch.caption_in.to(device, non_blocking=True)  # (B, M)
+    caption_out = batch.caption_out.to(device, non_blocking=True)  # (B, M)
     amp = autocast_context(device, autocast)
     if audio_cache is not None:
         if D.is_distributed():
             raise RuntimeError("the audio embedding cache is for single-process training only")
         with amp:
-            out = _forward_cached(unwrap(model), audio_cache, batch["clip_index"], text_tokens, caption_in,
+            out = _forward_cached(unwrap(model), audio_cache, batch.clip_index, text_tokens, caption_in,
                                   check_values=not checked)  # logits (B, M, V)
     else:
-        audio = audio_to_device(batch["audio"], device)  # (B, S) float
-        lengths = batch["audio_lengths"].to(device, non_blocking=True)  # (B,)
+        audio = audio_to_device(batch.audio, device)  # (B, S) float
+        lengths = batch.audio_lengths.to(device, non_blocking=True)  # (B,)
         with amp:
             out = model(audio, text_tokens, caption_in, lengths, check_values=not checked)  # logits (B, M, V)
     if contrastive:
@@ -164,23 +195,23 @@ def compute_loss(model: torch.nn.Module, batch: dict[str, Any], config: TrainCon
         if D.is_distributed():  # one gather for both (its shard sizes are read on the host once, not twice)
             both = D.gather_with_grad(torch.cat([audio_emb, text_emb], dim=1))  # (global B, 2L)
             audio_emb, text_emb = both.split([audio_emb.shape[1], text_emb.shape[1]], dim=1)  # (global B, L)
-        l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=config.lam)
+        l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=weights.lam)
     else:
         l_cl = torch.zeros((), device=device)
     l_ce = caption_loss(_at_least_fp32(out.logits), caption_out, pad_id=pad_id,
-                        label_smoothing=config.label_smoothing, reduction=config.caption_loss,
+                        label_smoothing=weights.label_smoothing, reduction=weights.caption_loss,
                         check_values=not checked)
     if not D.is_distributed():
-        return total_loss(l_cl, l_ce, alpha=config.alpha), l_cl.detach(), l_ce.detach()
+        return total_loss(l_cl, l_ce, alpha=weights.alpha), l_cl.detach(), l_ce.detach()
     # the mean over the global batch (of tokens, or of captions for "caption_sum"): scale this process's
     # share so that DDP's average is that mean
-    if config.caption_loss == "caption_sum":
-        local_count = torch.tensor(batch["caption_out"].shape[0])
+    if weights.caption_loss == "caption_sum":
+        local_count = torch.tensor(batch.caption_out.shape[0])
     else:
-        local_count = (batch["caption_out"] != pad_id).sum()  # () counted where the batch is (CPU: no sync)
+        local_count = (batch.caption_out != pad_id).sum()  # () counted where the batch is (CPU: no sync)
     local = local_count.to(device=device, dtype=torch.float64, non_blocking=True)
     share = (local / D.global_sum_tensor(local).clamp_min(1.0)).to(l_ce.dtype)  # () tensor: no sync
-    loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=config.alpha)
+    loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=weights.alpha)
     l_ce_global = D.global_sum_tensor(l_ce.detach() * share)  # the global caption loss, for the logs
     return loss, l_cl.detach(), l_ce_global
 

@@ -24,6 +24,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -31,17 +32,19 @@ from tqdm.auto import tqdm
 
 from clipaac_lib.common.devices import resolve_device
 from clipaac_lib.common.fileio import atomic_write_json
+from clipaac_lib.data import PairBatch
 from clipaac_lib.metrics import retrieval_recall
 from clipaac_lib.model import CLIPAAC, load_model_state, model_state, save_model
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.evaluation import evaluate_and_save, run_split
+from clipaac_lib.train.evaluation import SplitPass, evaluate_and_save, run_split
 from clipaac_lib.train.frozen import training_audio_cache
 from clipaac_lib.train.lock import run_lock
-from clipaac_lib.train.preflight import check_device_memory, require_java
+from clipaac_lib.train.preflight import check_device_memory, check_environment, require_java
 from clipaac_lib.train.rundir import RunDir, RunResult, capture_rng, restore_rng, run_dir_of
 from clipaac_lib.train.setup import TrainData, build_model, init_weights, load_data, seed_everything
 from clipaac_lib.train.step import (
+    LossWeights,
     autocast_dtype,
     compute_loss,
     fast_path,
@@ -102,57 +105,110 @@ class _Meter:
         return [v / max(self.steps, 1) for v in self.sums.tolist()]
 
 
-def _train_epoch(model: Any, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, data: TrainData,
-                 config: TrainConfig, device: torch.device, epoch: int, global_step: int, info: D.DistInfo,
-                 run_dir: RunDir, last_good_epoch: int, deferred_fbsp: list[Any],
-                 audio_cache: torch.Tensor | None = None) -> tuple[dict[str, Any], int]:
-    """One epoch; ``deferred_fbsp``: fbsp layers whose gradient rescaling waits for DDP's averaging and
-    the fp16 scaler's unscaling; ``audio_cache`` (N, L): the frozen encoder's embedding of every training
-    clip (:mod:`clipaac_lib.train.frozen`), used instead of the audio head."""
-    model.train()
-    data.batch_sampler.set_epoch(epoch)
-    autocast = autocast_dtype(device, config.precision)
-    steps_per_epoch = len(data.loader)
-    scale, skipped = scaler.get_scale() if scaler.is_enabled() else 1.0, 0
-    meter = _Meter(device)
-    check_every = 1 if device.type == "cpu" else 20
-    clips = 0
-    start = time.perf_counter()
-    bar = tqdm(data.loader, desc=f"epoch {epoch}/{config.num_epochs}", total=steps_per_epoch,
-               disable=not (config.progress and info.is_main), leave=False, unit="step")
-    for step_in_epoch, batch in enumerate(bar):
-        factor = lr_factor(global_step, steps_per_epoch, config)
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * factor
-        loss, l_cl, l_ce = compute_loss(model, batch, config, device, autocast, audio_cache=audio_cache)
-        optimizer_step(model, optimizer, scaler, loss, config.max_grad_norm, deferred_fbsp)
-        meter.add(loss, l_cl, l_ce, config.alpha)
-        global_step += 1
-        clips += int(batch["audio"].shape[0]) * info.world_size
-        last = step_in_epoch + 1 == steps_per_epoch
-        if (step_in_epoch + 1) % check_every == 0 or last:
-            if _any_rank(meter.bad):
-                _raise_non_finite(epoch, step_in_epoch, loss, l_cl, l_ce, run_dir, last_good_epoch)
-            if scaler.is_enabled():  # fp16: steps with inf/NaN gradients were skipped, not errors
-                scale, skipped = scaler.get_scale(), skipped + skipped_steps(scale, scaler.get_scale())
-            if bar.disable is False:
-                elapsed = max(time.perf_counter() - start, 1e-9)
-                steps_left = steps_per_epoch - step_in_epoch - 1 + (config.num_epochs - epoch) * steps_per_epoch
-                bar.set_postfix(loss=f"{meter.means()[0]:.3f}", clips_s=f"{clips / elapsed:.1f}",
-                                run_left=_duration(steps_left * elapsed / (step_in_epoch + 1)))
-    bar.close()
-    seconds = time.perf_counter() - start
-    mean_loss, mean_cl, mean_ce = meter.means()
+@dataclass
+class _Run:
+    """What the epochs of one run work on: the run's setting, its model and optimiser (the model as
+    trained: DDP-wrapped or compiled where asked), and the counters a checkpoint keeps."""
+
+    config: TrainConfig
+    run_dir: RunDir
+    device: torch.device
+    info: D.DistInfo
+    data: TrainData
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    deferred_fbsp: list[Any] = field(default_factory=list)  # fbsp layers rescaled after DDP/unscaling
+    audio_cache: torch.Tensor | None = None  # (N, L) frozen encoder's embedding of every training clip
+    start_epoch: int = 1
+    global_step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _EpochProgress:
+    """One epoch's running losses, clip count, fp16 loss scale and skipped steps, and its start time."""
+
+    meter: _Meter
+    scale: float
+    skipped: int = 0
+    clips: int = 0
+    start: float = field(default_factory=time.perf_counter)
+
+
+def _train_step(run: _Run, batch: PairBatch, weights: LossWeights, autocast: torch.dtype | bool | None,
+                steps_per_epoch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Set the learning rates of this step, forward, backward and update; ``(loss, L_cl, L_ce)``."""
+    factor = lr_factor(run.global_step, steps_per_epoch, run.config)
+    for group in run.optimizer.param_groups:
+        group["lr"] = group["base_lr"] * factor
+    loss, l_cl, l_ce = compute_loss(run.model, batch, weights, run.device, autocast, audio_cache=run.audio_cache)
+    optimizer_step(run.model, run.optimizer, run.scaler, loss, run.config.max_grad_norm, run.deferred_fbsp)
+    run.global_step += 1
+    return loss, l_cl, l_ce
+
+
+def _check_health(run: _Run, progress: _EpochProgress, epoch: int, step: int,
+                  losses: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> None:
+    """Stop on a non-finite loss (any process); count the steps the fp16 scaler skipped since the last look."""
+    if _any_rank(progress.meter.bad):
+        _raise_non_finite(epoch, step, *losses, run.run_dir, last_good_epoch=epoch - 1)
+    if run.scaler.is_enabled():  # fp16: steps with inf/NaN gradients were skipped, not errors
+        scale = run.scaler.get_scale()
+        progress.skipped += skipped_steps(progress.scale, scale)
+        progress.scale = scale
+
+
+def _show_progress(bar: tqdm, progress: _EpochProgress, config: TrainConfig, epoch: int, step: int,
+                   steps_per_epoch: int) -> None:
+    """The bar's mean loss, clips per second and the whole run's remaining time."""
+    if bar.disable is False:
+        elapsed = max(time.perf_counter() - progress.start, 1e-9)
+        steps_left = steps_per_epoch - step - 1 + (config.num_epochs - epoch) * steps_per_epoch
+        bar.set_postfix(loss=f"{progress.meter.means()[0]:.3f}", clips_s=f"{progress.clips / elapsed:.1f}",
+                        run_left=_duration(steps_left * elapsed / (step + 1)))
+
+
+def _epoch_row(run: _Run, progress: _EpochProgress, epoch: int, steps_per_epoch: int) -> dict[str, Any]:
+    """The epoch's line of the history (and a warning when fp16 skipped many steps)."""
+    seconds = time.perf_counter() - progress.start
+    mean_loss, mean_cl, mean_ce = progress.meter.means()
     row = {"epoch": epoch, "train_loss": mean_loss, "train_contrastive": mean_cl, "train_caption": mean_ce,
-           "lr_encoder": _group_lr(optimizer, "encoder"), "lr_new": _group_lr(optimizer, "new"),
-           "steps": meter.steps, "clips_per_s": clips / max(seconds, 1e-9), "epoch_seconds": seconds}
-    if scaler.is_enabled():
-        row.update(skipped_steps=skipped, loss_scale=scaler.get_scale())
-        if skipped > max(2, 0.05 * steps_per_epoch):
+           "lr_encoder": _group_lr(run.optimizer, "encoder"), "lr_new": _group_lr(run.optimizer, "new"),
+           "steps": progress.meter.steps, "clips_per_s": progress.clips / max(seconds, 1e-9),
+           "epoch_seconds": seconds}
+    if run.scaler.is_enabled():
+        row.update(skipped_steps=progress.skipped, loss_scale=run.scaler.get_scale())
+        if progress.skipped > max(2, 0.05 * steps_per_epoch):
             log.warning("epoch %d: the fp16 gradient scaler skipped %d of %d steps (inf/NaN gradients); if this "
-                        "goes on, use precision='fp32' (or 'bf16' on GPUs that have it)", epoch, skipped,
+                        "goes on, use precision='fp32' (or 'bf16' on GPUs that have it)", epoch, progress.skipped,
                         steps_per_epoch)
-    return row, global_step
+    return row
+
+
+def _train_epoch(run: _Run, epoch: int) -> dict[str, Any]:
+    """One epoch over the training loader; returns its history row (``run.global_step`` advances).
+    With ``run.audio_cache`` the frozen encoder's embeddings (:mod:`clipaac_lib.train.frozen`) stand in
+    for the audio head."""
+    config, device = run.config, run.device
+    run.model.train()
+    run.data.batch_sampler.set_epoch(epoch)
+    autocast = autocast_dtype(device, config.precision)
+    weights = LossWeights.from_config(config)
+    steps_per_epoch = len(run.data.loader)
+    progress = _EpochProgress(_Meter(device), run.scaler.get_scale() if run.scaler.is_enabled() else 1.0)
+    check_every = 1 if device.type == "cpu" else 20
+    bar = tqdm(run.data.loader, desc=f"epoch {epoch}/{config.num_epochs}", total=steps_per_epoch,
+               disable=not (config.progress and run.info.is_main), leave=False, unit="step")
+    for step, batch in enumerate(bar):
+        losses = _train_step(run, batch, weights, autocast, steps_per_epoch)
+        progress.meter.add(*losses, config.alpha)
+        progress.clips += int(batch.audio.shape[0]) * run.info.world_size
+        if (step + 1) % check_every == 0 or step + 1 == steps_per_epoch:
+            _check_health(run, progress, epoch, step, losses)
+            _show_progress(bar, progress, config, epoch, step, steps_per_epoch)
+    bar.close()
+    return _epoch_row(run, progress, epoch, steps_per_epoch)
 
 
 def _duration(seconds: float) -> str:
@@ -231,6 +287,7 @@ def train(config: TrainConfig | None = None, *, stop_after_epoch: int | None = N
     Notebook: ``notebooks/05_train.ipynb``.
     """
     config = (config or TrainConfig()).validate().resolved()
+    check_environment(config)
     device = resolve_device(config.device)
     if config.caption_metrics:
         require_java()
@@ -261,14 +318,17 @@ def _log_waiting(run_dir: RunDir) -> Callable[[int | None], None]:
     return on_wait
 
 
-def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info: D.DistInfo,
-               stop_after_epoch: int | None) -> RunResult:
-    run_hash = config.run_hash()
-    if info.is_main:
-        run_dir.write_config(config.to_dict(), run_hash)
-        if config.compile and not config.fixed_length:
-            log.warning("compile=True without fixed_length: every new batch shape (clip length, last batch) "
-                        "compiles the ResNeXt stages again; set fixed_length=True for one shape")
+def _write_run_config(config: TrainConfig, run_dir: RunDir, run_hash: str) -> None:
+    run_dir.write_config(config.to_dict(), run_hash)
+    if config.compile and not config.fixed_length:
+        log.warning("compile=True without fixed_length: every new batch shape (clip length, last batch) "
+                    "compiles the ResNeXt stages again; set fixed_length=True for one shape")
+
+
+def _build(config: TrainConfig, run_dir: RunDir, device: torch.device, info: D.DistInfo,
+           run_hash: str) -> tuple[TrainData, CLIPAAC]:
+    """The run's data and its freshly initialised model (the seed alone fixes both); the main process
+    records the model configuration and which pretrained file (by sha256) initialised the encoder."""
     seed_everything(config.seed)
     data = load_data(config, run_dir, info)
     seed_everything(config.seed)  # the model's initial weights depend on the seed only
@@ -279,76 +339,106 @@ def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
         weights = init_weights(config, model_config)  # found in the cache: build_model made it
         if weights is not None:  # which file initialised the encoder, by sha256
             run_dir.write_config(config.to_dict(), run_hash, init_weights=weights.to_dict())
-    state = None
-    if config.resume and run_dir.has_checkpoint():
-        state = run_dir.load_checkpoint(map_location=device)
-        model.load_state_dict(state["model"])
-    if info.is_distributed:  # batch statistics over the global batch (before compiling and the optimiser)
-        model = D.convert_batchnorm(model, device.type)
-    model = fast_path(model, device, compile=config.compile, autotune=config.fixed_length)
-    optimizer = make_optimizer(model, config)
-    scaler = make_scaler(device, autocast_dtype(device, config.precision))
-    start_epoch, global_step, history = 1, 0, []
+    return data, model
+
+
+def _start_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info: D.DistInfo,
+               run_hash: str) -> _Run:
+    """Data, model, optimiser and scaler of the run, resumed from its checkpoint where there is one."""
+    data, model = _build(config, run_dir, device, info, run_hash)
+    state = run_dir.load_checkpoint(map_location=device) if config.resume and run_dir.has_checkpoint() else None
     if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        _match_layout(optimizer)
-        restore_rng(state["rng"])
-        start_epoch, global_step, history = state["epoch"] + 1, state["global_step"], state["history"]
-        log.info("resuming %s after epoch %d", run_dir.path, state["epoch"])
-    deferred_fbsp: list[Any] = []
+        model.load_state_dict(state["model"])
+    trained: torch.nn.Module = model
+    if info.is_distributed:  # batch statistics over the global batch (before compiling and the optimiser)
+        trained = D.convert_batchnorm(trained, device.type)
+    trained = fast_path(trained, device, compile=config.compile, autotune=config.fixed_length)
+    optimizer = make_optimizer(trained, config)
+    scaler = make_scaler(device, autocast_dtype(device, config.precision))
+    run = _Run(config, run_dir, device, info, data, trained, optimizer, scaler)
+    if state is not None:
+        _restore(run, state)
     if info.is_distributed or scaler.is_enabled():  # rescale after the average and the unscaling
-        deferred_fbsp = D.defer_fbsp_grad_normalize(model)
+        run.deferred_fbsp = D.defer_fbsp_grad_normalize(run.model)
     if info.is_distributed:
         ddp_kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
-        model = torch.nn.parallel.DistributedDataParallel(model, **ddp_kwargs)
-
-    last_epoch = start_epoch - 1
+        run.model = torch.nn.parallel.DistributedDataParallel(run.model, **ddp_kwargs)
     # a frozen encoder embeds each training clip once (None: every step runs the audio head)
-    audio_cache = (training_audio_cache(model, data, config, device, info)
-                   if start_epoch <= config.num_epochs else None)
-    epochs_bar = tqdm(total=config.num_epochs, initial=start_epoch - 1, desc=f"training {run_dir.path.name}",
-                      unit="epoch", disable=not (config.progress and info.is_main))
-    try:
-        for epoch in range(start_epoch, config.num_epochs + 1):
-            row, global_step = _train_epoch(model, optimizer, scaler, data, config, device, epoch, global_step,
-                                            info, run_dir, last_good_epoch=epoch - 1, deferred_fbsp=deferred_fbsp,
-                                            audio_cache=audio_cache)
-            if info.is_main and config.validate_every and epoch % config.validate_every == 0:
-                row.update(_validate(unwrap(model), data, config, device))
-            if info.is_main and data.val is not None:
-                row["val_caption_nll"] = _val_nll(unwrap(model), data, config, device)
-                if row["val_caption_nll"] <= min(r["val_caption_nll"] for r in [*history, row]):
-                    save_model(unwrap(model), run_dir.best_dir)  # the best epoch so far
-            history.append(row)
-            if info.is_main:
-                run_dir.save_checkpoint(_checkpoint_state(model, optimizer, scaler, epoch, global_step, history))
-                run_dir.write_history(history)
-                _log_epoch(row)
-                shown = {"loss": row["train_loss"], "clips/s": row["clips_per_s"], "R@1": row.get("test_a2t_r1")}
-                epochs_bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items() if v is not None})
-            epochs_bar.update(1)
-            D.barrier()
-            last_epoch = epoch
-            if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < config.num_epochs:
-                return RunResult(run_dir.path, config, run_hash, history, epochs_completed=epoch,
-                                 train_seconds=_train_seconds(history))
-    finally:
-        epochs_bar.close()
-    seconds = _train_seconds(history)
+    if run.start_epoch <= config.num_epochs:
+        run.audio_cache = training_audio_cache(run.model, data, config, device, info)
+    return run
+
+
+def _restore(run: _Run, state: dict[str, Any]) -> None:
+    """Optimiser, scaler, random generators and counters from a checkpoint."""
+    run.optimizer.load_state_dict(state["optimizer"])
+    if state.get("scaler"):
+        run.scaler.load_state_dict(state["scaler"])
+    _match_layout(run.optimizer)
+    restore_rng(state["rng"])
+    run.start_epoch, run.global_step, run.history = state["epoch"] + 1, state["global_step"], state["history"]
+    log.info("resuming %s after epoch %d", run.run_dir.path, state["epoch"])
+
+
+def _after_epoch(run: _Run, row: dict[str, Any], epoch: int, epochs_bar: tqdm) -> None:
+    """Monitoring, the best-epoch model, the checkpoint and the history of a finished epoch."""
+    model, config = unwrap(run.model), run.config
+    if run.info.is_main and config.validate_every and epoch % config.validate_every == 0:
+        row.update(_validate(model, run.data, config, run.device))
+    if run.info.is_main and run.data.val is not None:
+        row["val_caption_nll"] = _val_nll(model, run.data, config, run.device)
+        if row["val_caption_nll"] <= min(r["val_caption_nll"] for r in [*run.history, row]):
+            save_model(model, run.run_dir.best_dir)  # the best epoch so far
+    run.history.append(row)
+    if run.info.is_main:
+        run.run_dir.save_checkpoint(_checkpoint_state(run.model, run.optimizer, run.scaler, epoch,
+                                                      run.global_step, run.history))
+        run.run_dir.write_history(run.history)
+        _log_epoch(row)
+        shown = {"loss": row["train_loss"], "clips/s": row["clips_per_s"], "R@1": row.get("test_a2t_r1")}
+        epochs_bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items() if v is not None})
+    epochs_bar.update(1)
+    D.barrier()
+
+
+def _finish_run(run: _Run, run_hash: str, last_epoch: int) -> RunResult:
+    """Keep the selected weights, mark the run finished and evaluate it (main process)."""
+    config, run_dir, info = run.config, run.run_dir, run.info
+    seconds = _train_seconds(run.history)
     if info.is_main:
         if config.select_checkpoint == "best":
-            unwrap(model).load_state_dict(load_model_state(run_dir.best_dir, device))
-            log.info("keeping the weights of epoch %d (lowest validation caption loss)", _best_epoch(history))
-        run_dir.save_model(unwrap(model))
-        run_dir.mark_finished({"run_hash": run_hash, "epochs": last_epoch, "global_step": global_step,
+            unwrap(run.model).load_state_dict(load_model_state(run_dir.best_dir, run.device))
+            log.info("keeping the weights of epoch %d (lowest validation caption loss)", _best_epoch(run.history))
+        run_dir.save_model(unwrap(run.model))
+        run_dir.mark_finished({"run_hash": run_hash, "epochs": last_epoch, "global_step": run.global_step,
                                "train_seconds": seconds, "world_size": info.world_size})
     D.barrier()
     if not info.is_main:
-        return RunResult(run_dir.path, config, run_hash, history, epochs_completed=last_epoch, finished=True)
-    eval_model = None if config.compile else unwrap(model)  # compiled stages would recompile per shape
-    return evaluate_and_save(run_dir, config, device, reused=False, model=eval_model, data=data)
+        return RunResult(run_dir.path, config, run_hash, run.history, epochs_completed=last_epoch, finished=True)
+    eval_model = None if config.compile else unwrap(run.model)  # compiled stages would recompile per shape
+    return evaluate_and_save(run_dir, config, run.device, reused=False, model=eval_model, data=run.data)
+
+
+def _train_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info: D.DistInfo,
+               stop_after_epoch: int | None) -> RunResult:
+    """Train the run from its start (or its checkpoint) to its last epoch, then finish it."""
+    run_hash = config.run_hash()
+    if info.is_main:
+        _write_run_config(config, run_dir, run_hash)
+    run = _start_run(config, run_dir, device, info, run_hash)
+    last_epoch = run.start_epoch - 1
+    epochs_bar = tqdm(total=config.num_epochs, initial=run.start_epoch - 1, desc=f"training {run_dir.path.name}",
+                      unit="epoch", disable=not (config.progress and info.is_main))
+    try:
+        for epoch in range(run.start_epoch, config.num_epochs + 1):
+            _after_epoch(run, _train_epoch(run, epoch), epoch, epochs_bar)
+            last_epoch = epoch
+            if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < config.num_epochs:
+                return RunResult(run_dir.path, config, run_hash, run.history, epochs_completed=epoch,
+                                 train_seconds=_train_seconds(run.history))
+    finally:
+        epochs_bar.close()
+    return _finish_run(run, run_hash, last_epoch)
 
 
 def _train_seconds(history: list[dict[str, Any]]) -> float:
@@ -356,10 +446,15 @@ def _train_seconds(history: list[dict[str, Any]]) -> float:
     return float(sum(row.get("epoch_seconds", 0.0) for row in history))
 
 
+def _monitoring(config: TrainConfig, device: torch.device) -> SplitPass:
+    """The per-epoch pass: no decoding, the teacher-forced caption loss, the run's precision."""
+    return SplitPass(batch_size=config.eval_batch_size, nll=True, max_words=config.max_words,
+                     autocast=autocast_dtype(device, config.precision))
+
+
 def _validate(model: Any, data: TrainData, config: TrainConfig, device: torch.device) -> dict[str, Any]:
     """Per-epoch monitoring on the test split: caption NLL per token and retrieval recall."""
-    out = run_split(model, data.test, data.vocab, device=device, batch_size=config.eval_batch_size,
-                    nll=True, max_words=config.max_words, autocast=autocast_dtype(device, config.precision))
+    out = run_split(model, data.test, data.vocab, _monitoring(config, device), device=device)
     if out.text_emb is None:  # no text head (alpha = 0): nothing to retrieve
         return {"test_caption_nll": out.caption_nll}
     recall = retrieval_recall(out.audio_emb, out.text_emb, out.text_clip)
@@ -368,8 +463,7 @@ def _validate(model: Any, data: TrainData, config: TrainConfig, device: torch.de
 
 def _val_nll(model: CLIPAAC, data: TrainData, config: TrainConfig, device: torch.device) -> float:
     """Teacher-forced caption loss per token on the held-out split (no label smoothing)."""
-    out = run_split(model, data.val, data.vocab, device=device, batch_size=config.eval_batch_size, nll=True,
-                    max_words=config.max_words, autocast=autocast_dtype(device, config.precision))
+    out = run_split(model, data.val, data.vocab, _monitoring(config, device), device=device)
     return float(out.caption_nll)
 
 

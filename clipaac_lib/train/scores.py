@@ -1,0 +1,58 @@
+"""A model's scores on one split, as a typed record (written to and read from ``eval-<tag>/scores.json``).
+
+:class:`SplitScores` replaces the nested dict that travelled between evaluation, the run directory, the
+report and the ablation grid: ``scores.metric("cider_d")`` instead of ``(scores.get("metrics") or
+{}).get("cider_d")``. Its JSON form (:meth:`SplitScores.to_dict`) is the one the run directories have
+always held, so finished runs are read as they are. Notebook: ``notebooks/05_train.ipynb``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = ["SplitScores"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitScores:
+    """One model (``"trained"`` or ``"untrained"``) on one split.
+
+    ``metrics``: the caption metrics (:data:`clipaac_lib.metrics.METRIC_KEYS` -> value; SPICE and SPIDEr
+    None when SPICE is not installed), or None when captions were not scored; ``retrieval``: recall@1/5/10
+    both ways (``a2t_r1`` ... ``t2a_r10``), None without a text head (alpha 0); ``retrieval_chance``: the
+    same recalls for a random ranking; ``caption_nll``: the teacher-forced caption loss per token. The
+    rest says what was scored: ``split``, ``decode`` (the decoding settings), ``config`` and
+    ``run_hash`` of the run.
+    """
+
+    num_clips: int
+    retrieval: dict[str, float] | None = None
+    retrieval_chance: dict[str, float]
+    metrics: dict[str, float | None] | None = None
+    caption_nll: float | None = None
+    model: str = "trained"
+    split: str = "test"
+    decode: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    run_hash: str = ""
+
+    def metric(self, key: str) -> float | None:
+        """A caption metric (``"cider_d"``, ``"bleu_4"``, ...), or None when it was not computed."""
+        return None if self.metrics is None else self.metrics.get(key)
+
+    def recall(self, key: str) -> float | None:
+        """A retrieval recall (``"a2t_r1"``, ...), or None without a text head."""
+        return None if self.retrieval is None else self.retrieval.get(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form written to ``scores.json``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SplitScores:
+        """Read :meth:`to_dict`'s output; unknown keys raise ``ValueError`` naming them."""
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown score field(s) {unknown} in a scores.json")
+        return cls(**data)
