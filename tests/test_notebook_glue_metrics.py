@@ -7,7 +7,7 @@ import pytest
 
 from clipaac_lib.metrics.corpus import score_in_corpus
 
-PER_CLIP = ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "meteor", "rouge_l", "cider_d"]
+PER_CLIP = ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "meteor", "cider_d"]  # the paper's column order
 
 
 def test_score_in_corpus_bleu_by_hand_and_cider_depends_on_the_corpus() -> None:

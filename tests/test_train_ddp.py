@@ -222,7 +222,10 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(torchrun_job
     w_one, w_two = RunDir(one.run_dir).load_model_state(), RunDir(two_dir).load_model_state()
     assert w_one.keys() == w_two.keys()
     for name, weight in w_one.items():  # parameters and batch-norm statistics
-        torch.testing.assert_close(w_two[name], weight, rtol=1e-5, atol=1e-6, msg=lambda m, n=name: f"{n}: {m}")
+        # running statistics average batch statistics (SyncBatchNorm: summed over 2 shards) of activations
+        # that already carry the parameters' rounding: 1.9e-6 apart on one AMD EPYC, so they get 1e-5
+        atol = 1e-5 if name.endswith(("running_mean", "running_var")) else 1e-6
+        torch.testing.assert_close(w_two[name], weight, rtol=1e-5, atol=atol, msg=lambda m, n=name: f"{n}: {m}")
 
 
 if __name__ == "__main__":  # the torchrun workers of the ``torchrun_job`` fixture

@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from clipaac_lib.cli.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.cli.errors import OneLineArgumentParser, Subcommands, pop_debug, run_reporting_errors
 from clipaac_lib.common.constants import SAMPLE_RATE
 
 __all__ = ["add_data_commands", "main"]
@@ -80,7 +79,7 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_data_commands(subparsers: Any) -> argparse.ArgumentParser:
+def add_data_commands(subparsers: Subcommands) -> argparse.ArgumentParser:
     """Register ``data {synthetic,clotho,stats}`` on a top-level ``add_subparsers()`` object."""
     data = subparsers.add_parser("data", help="get, generate and describe datasets",
                                  description="Get Clotho, generate the synthetic set, print statistics.")

@@ -12,10 +12,12 @@ import argparse
 import sys
 from collections.abc import Callable
 
-__all__ = ["EXIT_ERROR", "DEBUG_FLAG", "OneLineArgumentParser", "pop_debug", "one_line", "run_reporting_errors"]
+__all__ = ["EXIT_ERROR", "DEBUG_FLAG", "OneLineArgumentParser", "Subcommands", "pop_debug", "one_line", "run_reporting_errors"]
 
 EXIT_ERROR = 2
 DEBUG_FLAG = "--debug"
+#: What ``ArgumentParser.add_subparsers()`` returns (argparse has no public name for it).
+Subcommands = argparse._SubParsersAction
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):

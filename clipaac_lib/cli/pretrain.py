@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from clipaac_lib.cli.errors import Subcommands
+
 __all__ = ["add_pretrain_commands"]
 
 
@@ -54,7 +56,7 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_pretrain_commands(commands: Any) -> None:
+def add_pretrain_commands(commands: Subcommands) -> None:
     """Register ``clipaac pretrain`` on the top-level subparsers."""
     parser = commands.add_parser(
         "pretrain", help="make the book's own pretrained encoder files (AudioSet/AudioCLIP stand-ins)",

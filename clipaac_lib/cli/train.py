@@ -20,7 +20,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from clipaac_lib.cli.errors import OneLineArgumentParser, pop_debug, run_reporting_errors
+from clipaac_lib.cli.errors import OneLineArgumentParser, Subcommands, pop_debug, run_reporting_errors
 from clipaac_lib.experiments.report import run_verdicts
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.train.config import TrainConfig
@@ -31,7 +31,7 @@ __all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "fo
            "build_train_parser"]
 
 
-def _optional(kind: type) -> Any:
+def _optional(kind: type) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         return None if text.strip().lower() in ("none", "null", "") else kind(text)
 
@@ -153,7 +153,7 @@ def _command(handler: Callable[[argparse.Namespace], int],
     return run
 
 
-def add_train_commands(subparsers: Any) -> None:
+def add_train_commands(subparsers: Subcommands) -> None:
     """Add ``train``, ``evaluate`` and ``caption`` to an ``argparse`` sub-command set."""
     p_train = subparsers.add_parser("train", help="train CLIP-AAC (or reuse a finished run of the same config)",
                                     description="Train CLIP-AAC; every TrainConfig field is an option. "

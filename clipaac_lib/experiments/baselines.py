@@ -43,6 +43,7 @@ from clipaac_lib.experiments.paper import METRIC_NAMES
 
 __all__ = [
     "CONSTANT_ROW",
+    "Evaluate",
     "MODEL_ROW",
     "SHUFFLED_ROW",
     "Baselines",

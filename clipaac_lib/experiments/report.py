@@ -5,16 +5,14 @@ shuffled captions, humans). Notebook: ``notebooks/05_train.ipynb``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from clipaac_lib.experiments.baselines import Baselines, compute_baselines, split_references
+from clipaac_lib.experiments.baselines import Baselines, Evaluate, compute_baselines, split_references
 from clipaac_lib.train.rundir import RunResult
 from clipaac_lib.train.setup import data_root
 
 __all__ = ["run_verdicts", "run_baselines"]
 
 
-def run_baselines(result: RunResult, *, seed: int = 0, evaluate: Any = None) -> Baselines:
+def run_baselines(result: RunResult, *, seed: int = 0, evaluate: Evaluate | None = None) -> Baselines:
     """The yardsticks beside ``result``'s test scores (:mod:`clipaac_lib.experiments.baselines`), on the clips it was
     scored on: the most frequent caption of the clips it trained on, its own captions shuffled across
     clips (``seed``), caption_1 of each clip against the other references, and the run itself.

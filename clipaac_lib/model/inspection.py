@@ -11,7 +11,7 @@ matplotlib is imported when a figure is drawn. Notebook: ``notebooks/02_architec
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,7 @@ def record_output_shapes(module: nn.Module, names: Sequence[str]) -> Iterator[di
     """
     shapes: dict[str, tuple[int, ...]] = {}
 
-    def hook_for(name: str) -> Any:
+    def hook_for(name: str) -> Callable[[nn.Module, Any, Tensor], None]:
         def hook(_mod: nn.Module, _inputs: Any, output: Tensor) -> None:
             shapes[name] = tuple(output.shape)
 

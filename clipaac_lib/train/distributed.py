@@ -27,12 +27,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 from torch.autograd import Function
+from torch.autograd.function import FunctionCtx
 from torch.utils.data import BatchSampler
 
 from clipaac_lib.model.frontend import LinearFBSP
@@ -110,7 +110,7 @@ class _GatherWithGrad(Function):
     """All-gather along dim 0 (shards may differ in size); backward sums the gradients of all processes."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:
+    def forward(ctx: FunctionCtx, x: Tensor) -> Tensor:
         world = dist.get_world_size()
         size = torch.tensor([x.shape[0]], device=x.device)
         sizes = [torch.zeros_like(size) for _ in range(world)]
@@ -126,7 +126,7 @@ class _GatherWithGrad(Function):
         return torch.cat([piece[:n] for piece, n in zip(pieces, counts, strict=True)], dim=0)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
+    def backward(ctx: FunctionCtx, grad: Tensor) -> Tensor:
         grad = grad.contiguous().clone()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
         return grad[ctx.start : ctx.stop]
@@ -136,13 +136,13 @@ class _AllReduceWithGrad(Function):
     """All-reduce (sum) whose backward is again an all-reduce (sum)."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:
+    def forward(ctx: FunctionCtx, x: Tensor) -> Tensor:
         out = x.contiguous().clone()
         dist.all_reduce(out, op=dist.ReduceOp.SUM)
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
+    def backward(ctx: FunctionCtx, grad: Tensor) -> Tensor:
         out = grad.contiguous().clone()
         dist.all_reduce(out, op=dist.ReduceOp.SUM)
         return out

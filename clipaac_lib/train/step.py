@@ -232,7 +232,8 @@ def _forward_cached(model: CLIPAAC, audio_cache: Tensor, clip_index: Tensor, tex
     return CLIPAACOutput(logits, audio_emb, text_emb, model.logit_scale.detach())
 
 
-def autocast_context(device: torch.device, autocast: torch.dtype | bool | None) -> Any:
+def autocast_context(device: torch.device, autocast: torch.dtype | bool | None
+                     ) -> contextlib.AbstractContextManager[Any]:
     """``torch.autocast`` to ``autocast`` (a dtype; True means bf16), or a no-op for None/False."""
     if autocast is None or autocast is False:
         return contextlib.nullcontext()
