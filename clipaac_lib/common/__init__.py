@@ -4,6 +4,7 @@
 - :mod:`~clipaac_lib.common.fileio`: atomic writes (a crash never leaves a half-written file);
 - :mod:`~clipaac_lib.common.download`: resumable downloads verified by checksum;
 - :mod:`~clipaac_lib.common.devices`: ``"auto"`` device selection;
+- :mod:`~clipaac_lib.common.records`: records read back from JSON, their keys checked;
 - :mod:`~clipaac_lib.common.constants`: facts with one home (sample rates, the vocabulary's special ids).
 """
 
@@ -12,6 +13,7 @@ from clipaac_lib.common.devices import resolve_device
 from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, file_hash, verify
 from clipaac_lib.common.fileio import atomic_open, atomic_write_bytes, atomic_write_json, atomic_write_text
 from clipaac_lib.common.paths import cache_dir, subdir
+from clipaac_lib.common.records import from_known_fields
 
 __all__ = [
     "AUDIOCLIP_SAMPLE_RATE",
@@ -30,6 +32,7 @@ __all__ = [
     "cache_dir",
     "download",
     "file_hash",
+    "from_known_fields",
     "resolve_device",
     "subdir",
     "verify",

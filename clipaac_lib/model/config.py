@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clipaac_lib.common.constants import AUDIOCLIP_SAMPLE_RATE, BOS_ID, EOS_ID, PAD_ID, SAMPLE_RATE, UNK_ID
+from clipaac_lib.common.records import from_known_fields
 
 __all__ = [
     "AUDIO_MEMORY_CHOICES",
@@ -291,11 +292,5 @@ def _jsonable(value: Any) -> Any:
 def _build(kind: type, data: dict[str, Any], where: str) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"config section {where!r} must be a dict, got {type(data).__name__}")
-    known = {f.name for f in dataclasses.fields(kind)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(
-            f"unknown key(s) {unknown} in config section {where!r}; known keys are {sorted(known)}. "
-            "Was the config written by a different clipaac version?"
-        )
-    return kind(**data)
+    return from_known_fields(kind, data, hint=f" (config section {where!r}; was the config written by a "
+                                              "different clipaac version?)")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from clipaac_lib.common.records import from_known_fields
 from clipaac_lib.model.config import CLIP_TEMPERATURE
 from clipaac_lib.pretrain.corpus import CorpusConfig
 
@@ -63,11 +64,7 @@ class PretrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PretrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown PretrainConfig field(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_known_fields(cls, data)
 
     def replace(self, **changes: Any) -> PretrainConfig:
         return replace(self, **changes)

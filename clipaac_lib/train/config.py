@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from clipaac_lib.common.fileio import atomic_write_json
+from clipaac_lib.common.records import from_known_fields
 from clipaac_lib.data.clotho import SPLITS
 from clipaac_lib.data.prepare import DATASETS
 from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, CLIP_TEMPERATURE, MODEL_PRESETS
@@ -218,11 +219,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError` naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown TrainConfig field(s) {unknown}; known fields: {sorted(known)}")
-        return cls(**data)
+        return from_known_fields(cls, data, error=ConfigError)
 
     @classmethod
     def from_parameters(cls, namespace: Mapping[str, Any]) -> TrainConfig:

@@ -8,8 +8,10 @@ always held, so finished runs are read as they are. Notebook: ``notebooks/05_tra
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from clipaac_lib.common.records import from_known_fields
 
 __all__ = ["SplitScores"]
 
@@ -52,7 +54,4 @@ class SplitScores:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SplitScores:
         """Read :meth:`to_dict`'s output; unknown keys raise ``ValueError`` naming them."""
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown score field(s) {unknown} in a scores.json")
-        return cls(**data)
+        return from_known_fields(cls, data, hint=" (in a scores.json)")
