@@ -159,7 +159,7 @@ def ours(corpus: tuple[list[str], list[list[str]]]) -> dict:
 
 @pytest.fixture(scope="module")
 def aac_scores() -> dict:
-    return evaluate_captions(AAC_CANDIDATES, AAC_REFERENCES, per_clip=True, spice=False)
+    return evaluate_captions(AAC_CANDIDATES, AAC_REFERENCES, per_clip=True, spice=False, modern=False)
 
 
 def test_published_aac_metrics_example(aac_scores: dict) -> None:
@@ -272,7 +272,7 @@ def test_german_locale_gives_the_same_numbers(
     expected = aac_scores
     monkeypatch.setenv(variable, "-Duser.language=de -Duser.country=DE")
     monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
-    assert evaluate_captions(AAC_CANDIDATES, AAC_REFERENCES, per_clip=True, spice=False) == expected
+    assert evaluate_captions(AAC_CANDIDATES, AAC_REFERENCES, per_clip=True, spice=False, modern=False) == expected
 
 
 def test_german_locale_simulation_really_changes_meteor_output(
@@ -327,7 +327,7 @@ def test_each_java_tool_starts_once_per_evaluation(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(subprocess, "Popen", CountingPopen)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        evaluate_module.evaluate_captions(AAC_CANDIDATES, AAC_REFERENCES, spice=False)
+        evaluate_module.evaluate_captions(AAC_CANDIDATES, AAC_REFERENCES, spice=False, modern=False)
     meteor = [cmd for cmd in launched if str(meteor_jar()) in cmd]
     ptb = [cmd for cmd in launched if "edu.stanford.nlp.process.PTBTokenizer" in cmd]
     assert len(meteor) == 1 and len(ptb) == 1
@@ -348,5 +348,5 @@ def test_warnings_point_at_the_caller_of_evaluate_captions(
 
         monkeypatch.setattr(evaluate_module, "load_index", broken_index)
     with pytest.warns(RuntimeWarning, match=case) as caught:
-        evaluate_module.evaluate_captions(candidates, references, spice=False)
+        evaluate_module.evaluate_captions(candidates, references, spice=False, modern=False)
     assert [w.filename for w in caught] == [__file__]

@@ -225,7 +225,7 @@ def test_without_corenlp_spice_is_none_with_one_warning(empty_cache: Path) -> No
         scores = evaluate_captions(
             ["a man is speaking", "rain falls"],
             [["a man speaks", "someone speaks"], ["rain is falling hard"]],
-            per_clip=True,
+            per_clip=True, modern=False,
         )
     spice_warnings = [w for w in caught if issubclass(w.category, SpiceUnavailableWarning)]
     assert len(spice_warnings) == 1 and len(caught) == 1
@@ -238,10 +238,10 @@ def test_without_corenlp_spice_is_none_with_one_warning(empty_cache: Path) -> No
 
 def test_spice_true_without_corenlp_raises(empty_cache: Path) -> None:
     with pytest.raises(SpiceNotInstalledError, match=SPICE_INSTALL_COMMAND):
-        evaluate_captions(["a"], [["a"]], spice=True)
+        evaluate_captions(["a"], [["a"]], spice=True, modern=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # spice=False: no warning at all
-        evaluate_captions(["a dog", "a cat"], [["a dog"], ["a cat"]], spice=False)
+        evaluate_captions(["a dog", "a cat"], [["a dog"], ["a cat"]], spice=False, modern=False)
 
 
 def fake_installed(folder: Path, jars: dict[str, bytes]) -> Path:
@@ -393,7 +393,7 @@ def meteor_alive() -> bool:
 
 
 def test_spice_result_goes_into_spice_and_spider(fake_spice: list[FakeSpice]) -> None:
-    scores = evaluate_captions(*TWO_CLIPS, spice=True, per_clip=True)
+    scores = evaluate_captions(*TWO_CLIPS, spice=True, per_clip=True, modern=False)
     assert [p.calls for p in fake_spice] == [["result"]]  # collected, never killed
     assert scores["spice"] == 0.25 and scores["spider"] == (scores["cider_d"] + 0.25) / 2
     clips = scores["per_clip"]

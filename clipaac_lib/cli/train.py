@@ -1,7 +1,8 @@
 """Command line of training, evaluation and captioning.
 
 ``clipaac train [--field value ...]`` (one option per :class:`TrainConfig` field, generated from the
-dataclass), ``clipaac evaluate RUN_DIR`` and ``clipaac caption AUDIO_FILE --run RUN_DIR``. The same
+dataclass), ``clipaac evaluate RUN_DIR`` and ``clipaac caption AUDIO ... [--run RUN_DIR] [--csv PATH]``
+(files and folders; without ``--run`` the newest finished run under the run root). The same
 training options work with ``python -m clipaac_lib.train`` and ``torchrun --nproc_per_node=N -m
 clipaac_lib.train``. Bad values are reported before any work starts, in one line
 (:mod:`clipaac_lib.cli.errors`).
@@ -24,7 +25,7 @@ from clipaac_lib.cli.errors import OneLineArgumentParser, Subcommands, pop_debug
 from clipaac_lib.experiments.report import run_verdicts
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.rundir import RunDir, RunResult
+from clipaac_lib.train.rundir import RunDir, RunNotFoundError, RunResult, default_run_root
 from clipaac_lib.train.scores import SplitScores
 
 __all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "format_result", "main_train",
@@ -123,11 +124,37 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_caption(args: argparse.Namespace) -> int:
-    from clipaac_lib.caption.inference import caption_file
+    """Caption ``args.files`` with ``args.run`` (both set by :func:`_check_caption`): one file prints its
+    caption, several print ``FILE<TAB>CAPTION`` lines; ``--csv`` also writes them to a CSV."""
+    from clipaac_lib.caption import caption_files, write_captions_csv
 
-    print(caption_file(args.audio_file, args.run, device=args.device, beam_size=args.beam_size,
-                       max_caption_len=args.max_caption_len, length_penalty=args.length_penalty))
+    rows = caption_files(args.files, args.run, device=args.device, beam_size=args.beam_size,
+                         max_caption_len=args.max_caption_len, length_penalty=args.length_penalty,
+                         progress=args.progress)
+    single = len(args.audio) == 1 and Path(args.audio[0]).is_file()
+    for file, caption in rows:
+        print(caption if single else f"{file}\t{caption}")
+    if args.csv:
+        print(f"wrote {len(rows)} caption(s) to {write_captions_csv(rows, args.csv)}", file=sys.stderr)
     return 0
+
+
+def _check_caption(args: argparse.Namespace) -> None:
+    """Before loading any model: every file and folder exists (``args.files``, folders expanded) and a
+    run is named or found (``args.run``: the newest finished run under the run root, said on stderr)."""
+    from clipaac_lib.caption import audio_files, newest_run
+
+    args.files = audio_files(args.audio)
+    if args.run is not None:
+        _require_run_dir(args.run)
+        return
+    root = Path(args.run_root) if args.run_root else default_run_root()
+    found = newest_run(root)
+    if found is None:
+        raise RunNotFoundError(f"no finished run under {root}; train one with `clipaac train` (it prints the "
+                               "run directory) or name one with --run RUN_DIR")
+    print(f"using the newest finished run {found} (--run RUN_DIR picks another)", file=sys.stderr)
+    args.run = str(found)
 
 
 def _require_run_dir(path: str) -> None:
@@ -173,19 +200,23 @@ def add_train_commands(subparsers: Subcommands) -> None:
     p_eval.add_argument("--force", action="store_true", help="recompute even if saved results exist")
     p_eval.set_defaults(func=_command(_run_evaluate, lambda a: _require_run_dir(a.run_dir)))
 
-    p_cap = subparsers.add_parser("caption", help="caption an audio file (WAV/FLAC/OGG/MP3) with a trained run",
-                                  description="Print a caption for AUDIO_FILE using the model of --run.")
-    p_cap.add_argument("audio_file", metavar="AUDIO_FILE", help="WAV, FLAC, OGG or MP3 file")
-    p_cap.add_argument("--run", required=True, metavar="RUN_DIR", help="run directory of a trained model")
+    p_cap = subparsers.add_parser(
+        "caption", help="caption audio files and folders (WAV/FLAC/OGG/MP3) with a trained run",
+        description="Print a caption for each AUDIO (a folder: its .wav, .flac, .mp3 and .ogg files, sorted) "
+                    "using the model of --run, by default the newest finished run under the run root.")
+    p_cap.add_argument("audio", nargs="+", metavar="AUDIO",
+                       help="WAV, FLAC, OGG or MP3 files, or folders of them")
+    p_cap.add_argument("--run", default=None, metavar="RUN_DIR",
+                       help="run directory of a trained model "
+                            "(default: the newest finished run under --run-root)")
+    p_cap.add_argument("--run-root", default=None, metavar="DIR",
+                       help="where the newest run is looked for (default: $CLIPAAC_CACHE/runs)")
+    p_cap.add_argument("--csv", default=None, metavar="PATH",
+                       help="also write the captions to a CSV at PATH (columns file, caption)")
+    p_cap.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                       help="a progress bar over several files, on stderr")
     _decode_options(p_cap)
-
-    def check_caption(args: argparse.Namespace) -> None:
-        if not Path(args.audio_file).is_file():
-            raise FileNotFoundError(f"audio file {args.audio_file} does not exist; give the path of a WAV, "
-                                    "FLAC, OGG or MP3 file")
-        _require_run_dir(args.run)
-
-    p_cap.set_defaults(func=_command(_run_caption, check_caption))
+    p_cap.set_defaults(func=_command(_run_caption, _check_caption))
 
 
 def build_train_parser(prog: str = "python -m clipaac_lib.train") -> argparse.ArgumentParser:

@@ -13,13 +13,18 @@ What :func:`download_clotho` does for each split:
 
 The URL table points at Zenodo record 4783391. A mirror holding the same file names is used with
 ``base_url="https://my.mirror/clotho"`` or the ``CLIPAAC_CLOTHO_URL`` environment variable; tests
-point it at a local server. Notebook: ``notebooks/01_data.ipynb`` (section "Getting Clotho").
+point it at a local server. When the mirror's files differ from Zenodo's (re-packed archives, say),
+``CLIPAAC_CLOTHO_CHECKSUMS`` names its checksum table: a text file of ``name md5`` lines (``md5sum``'s
+``md5  name`` output works too) whose md5s replace the published ones for the files it lists
+(:func:`clotho_files`, :func:`read_checksum_table`). Notebook: ``notebooks/01_data.ipynb`` (section
+"Getting Clotho").
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,16 +37,20 @@ from clipaac_lib.data.clotho import DATASET_FOLDER, SOURCE_SPLITS, default_data_
 __all__ = [
     "CLOTHO_V21_FILES",
     "ENV_BASE_URL",
+    "ENV_CHECKSUMS",
     "ZENODO_RECORD",
     "ClothoFile",
     "ExtractionError",
+    "clotho_files",
     "clotho_url",
     "download_clotho",
     "extract_archive",
+    "read_checksum_table",
 ]
 
 ZENODO_RECORD = 4783391
 ENV_BASE_URL = "CLIPAAC_CLOTHO_URL"
+ENV_CHECKSUMS = "CLIPAAC_CLOTHO_CHECKSUMS"
 _ZENODO = "https://zenodo.org/record/{record}/files/{name}?download=1"
 
 
@@ -71,6 +80,52 @@ CLOTHO_V21_FILES: tuple[ClothoFile, ...] = (
 
 class ExtractionError(RuntimeError):
     """An archive passed its checksum but could not be extracted."""
+
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def read_checksum_table(path: str | os.PathLike[str], digits: int, what: str = "checksum table") -> dict[str, str]:
+    """``{file name: lower-case hex digest}`` from a mirror's checksum table.
+
+    One file per line, as ``name digest`` or as ``md5sum``/``sha256sum`` print it (``digest  name``, a
+    ``*`` before the name allowed); blank lines and ``#`` comments are skipped. ``digits`` is the digest's
+    length (32 for md5, 64 for sha256); a line that is neither form raises ``ValueError`` naming the
+    file and line, a missing file ``FileNotFoundError`` naming ``what`` (such as the environment variable).
+    """
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise FileNotFoundError(f"{what} {path} cannot be read ({err}); write one `name digest` line per "
+                                "file, or unset the variable to use the published checksums") from None
+    table: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        first, last = parts[0], parts[-1]
+        if len(parts) >= 2 and len(first) == digits and _HEX.match(first):
+            digest, name = first, line[len(first):].strip().lstrip("*")
+        elif len(parts) >= 2 and len(last) == digits and _HEX.match(last):
+            digest, name = last, line[: -len(last)].strip()
+        else:
+            raise ValueError(f"{what} {path}, line {number}: expected `name digest` with a {digits}-digit hex "
+                             f"digest, got {line!r}")
+        table[name] = digest.lower()
+    return table
+
+
+def clotho_files(checksums: str | os.PathLike[str] | None = None) -> tuple[ClothoFile, ...]:
+    """The release's file table with a mirror's md5s: :data:`CLOTHO_V21_FILES`, each md5 replaced by the
+    one ``checksums`` (default ``$CLIPAAC_CLOTHO_CHECKSUMS``; none: the published table) lists for its
+    name. Names the table does not list keep Zenodo's md5; names that are no release file are ignored."""
+    source = checksums if checksums is not None else os.environ.get(ENV_CHECKSUMS) or None
+    if source is None:
+        return CLOTHO_V21_FILES
+    table = read_checksum_table(source, 32, what=f"the Clotho checksum table (${ENV_CHECKSUMS})")
+    return tuple(ClothoFile(f.name, table.get(f.name, f.md5), f.split, f.kind) for f in CLOTHO_V21_FILES)
 
 
 def clotho_url(name: str, base_url: str | None = None) -> str:
@@ -141,7 +196,7 @@ def download_clotho(
     splits: Iterable[str] = SOURCE_SPLITS,
     *,
     base_url: str | None = None,
-    files: Sequence[ClothoFile] = CLOTHO_V21_FILES,
+    files: Sequence[ClothoFile] | None = None,
     metadata: bool = True,
     delete_archives: bool = False,
     retries: int = 3,
@@ -149,7 +204,8 @@ def download_clotho(
     """Download and extract Clotho v2.1 into ``<root>/clotho_v2.1``; returns that folder.
 
     ``splits`` picks among development/validation/evaluation; ``base_url`` (or ``$CLIPAAC_CLOTHO_URL``)
-    points at a mirror; ``files`` replaces the URL/md5 table (tests use their own). Safe to call again:
+    points at a mirror; ``files`` replaces the file/md5 table (default :func:`clotho_files`: the published
+    md5s, or a mirror's from ``$CLIPAAC_CLOTHO_CHECKSUMS``; tests pass their own). Safe to call again:
     nothing verified is downloaded twice. Raises :class:`clipaac_lib.common.download.ChecksumError` naming the
     file and both checksums when a download is corrupt. Notebook: ``notebooks/01_data.ipynb``.
     """
@@ -158,6 +214,7 @@ def download_clotho(
     unknown = [s for s in wanted if s not in SOURCE_SPLITS]
     if unknown:
         raise ValueError(f"unknown Clotho split(s) {unknown}; choose among {', '.join(SOURCE_SPLITS)}")
+    files = clotho_files() if files is None else files
     folder.mkdir(parents=True, exist_ok=True)
     for split in wanted:
         entries = [f for f in files if f.split == split and (metadata or f.kind != "metadata")]

@@ -25,7 +25,9 @@ def prepare_dataset(dataset: str, *, seed: int = 0, download: bool = False) -> P
     ``"synthetic"``: :func:`make_synthetic_clotho` with ``seed`` under :func:`default_synthetic_root`
     (generated on the first call, found afterwards). ``"clotho"``: Clotho v2.1 under
     :func:`default_data_root`; with ``download=True`` it is fetched first (:func:`download_clotho`,
-    about 7 GB), otherwise a missing copy raises ``FileNotFoundError`` saying how to get it.
+    about 7 GB, from Zenodo or the mirror of ``$CLIPAAC_CLOTHO_URL``, checked against the md5s of the
+    release or of ``$CLIPAAC_CLOTHO_CHECKSUMS``), otherwise a missing copy raises ``FileNotFoundError``
+    saying how to get it. (Training downloads it on its own: :func:`clipaac_lib.train.setup.ensure_clotho`.)
     Any other name raises ``ValueError``. Notebook: ``notebooks/01_data.ipynb``.
     """
     if dataset not in DATASETS:

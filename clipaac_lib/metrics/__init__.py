@@ -1,4 +1,5 @@
-"""Caption metrics: BLEU-1..4, METEOR, ROUGE-L, CIDEr-D, SPICE and SPIDEr (pycocoevalcap).
+"""Caption metrics: BLEU-1..4, METEOR, ROUGE-L, CIDEr-D, SPICE and SPIDEr (pycocoevalcap), and the
+scores DCASE ranks by since 2023: SPIDEr-FL, FENSE, sentence-BERT similarity, SPIDEr-max, vocabulary.
 
 >>> from clipaac_lib.metrics import evaluate_captions
 >>> evaluate_captions(["a man is speaking"], [["a man speaks", "someone talks"]])  # doctest: +SKIP
@@ -7,7 +8,12 @@
   one caption inside a corpus (``corpus.py``);
 - :func:`install_spice` / ``python -m clipaac_lib.metrics install-spice`` installs the Stanford
   CoreNLP 3.6.0 jars SPICE needs into the cache; :func:`spice_available` tells whether they are there;
-- :func:`retrieval_recall` / :func:`chance_recall`: audio-text retrieval recall@k (``retrieval.py``);
+- :func:`retrieval_recall` / :func:`chance_recall`: audio-text retrieval recall@k, :func:`retrieval_map` /
+  :func:`chance_map`: text-to-audio mAP@10 as the DCASE retrieval task computes it (``retrieval.py``);
+- :func:`fense`, :func:`sbert_sim`, :func:`spider_fl`, :func:`vocab` (``modern.py``; their models:
+  ``modern_models.py``, :func:`download_modern_models`) and :func:`spider_max` (``multi_candidates.py``);
+  ``evaluate_captions(..., modern="auto")`` adds :data:`MODERN_KEYS` after the paper's
+  :data:`METRIC_KEYS`;
 - ``java.py`` finds Java (clear install instructions when missing) and keeps it locale-safe;
 - ``ptb.py``, ``meteor.py``, ``paraphrase.py``, ``spice.py`` run the Java tools, each started once
   per evaluation.
@@ -17,7 +23,14 @@ Notebook: ``notebooks/04_metrics.ipynb``.
 
 from clipaac_lib.metrics.corpus import score_in_corpus
 from clipaac_lib.metrics.java import JavaNotFoundError, find_java
-from clipaac_lib.metrics.retrieval import chance_recall, retrieval_recall
+from clipaac_lib.metrics.modern import MODERN_KEYS, fense, sbert_sim, spider_fl, vocab
+from clipaac_lib.metrics.modern_models import (
+    ModelMetricsUnavailableError,
+    ModelMetricsUnavailableWarning,
+    download_modern_models,
+)
+from clipaac_lib.metrics.multi_candidates import spider_max
+from clipaac_lib.metrics.retrieval import chance_map, chance_recall, retrieval_map, retrieval_recall
 from clipaac_lib.metrics.scoring import METRIC_KEYS, SpiceUnavailableWarning, evaluate_captions
 from clipaac_lib.metrics.spice import SpiceNotInstalledError, spice_available
 from clipaac_lib.metrics.spice_install import (
@@ -29,17 +42,28 @@ from clipaac_lib.metrics.spice_install import (
 
 __all__ = [
     "METRIC_KEYS",
+    "MODERN_KEYS",
     "SPICE_INSTALL_COMMAND",
     "CoreNLPSource",
     "JavaNotFoundError",
+    "ModelMetricsUnavailableError",
+    "ModelMetricsUnavailableWarning",
     "SpiceInstallError",
     "SpiceNotInstalledError",
     "SpiceUnavailableWarning",
+    "chance_map",
     "chance_recall",
+    "download_modern_models",
     "evaluate_captions",
+    "fense",
     "find_java",
     "install_spice",
+    "retrieval_map",
     "retrieval_recall",
+    "sbert_sim",
     "score_in_corpus",
     "spice_available",
+    "spider_fl",
+    "spider_max",
+    "vocab",
 ]

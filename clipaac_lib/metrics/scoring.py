@@ -12,7 +12,8 @@ and SPICE run in their own processes while Python computes BLEU, ROUGE-L and CID
 PTB-tokenise (``_tokenize``), start SPICE (a process) and METEOR (a thread) under ``_JavaScorers``,
 which kills SPICE, in one place, if anything fails before its result is collected, score BLEU,
 ROUGE-L and CIDEr-D here (``_python_metrics``), collect METEOR and SPICE, and build the returned
-dicts (``_assemble``). Warnings point at the first caller outside this module.
+dicts (``_assemble``), and, with ``modern``, add SPIDEr-FL, FENSE, sentence-BERT similarity and
+vocabulary size (``modern.py``; ``_modern``). Warnings point at the first caller outside this module.
 
 Notebook: ``notebooks/04_metrics.ipynb``.
 """
@@ -35,6 +36,11 @@ from typing import Any, Literal, NamedTuple
 
 from clipaac_lib.metrics.java import find_java
 from clipaac_lib.metrics.meteor import MeteorScorer
+from clipaac_lib.metrics.modern_models import (
+    ModelMetricsUnavailableError,
+    ModelMetricsUnavailableWarning,
+    ModernModels,
+)
 from clipaac_lib.metrics.paraphrase import load_index, meteor_words, prune_table
 from clipaac_lib.metrics.ptb import ptb_tokenize
 from clipaac_lib.metrics.spice import SpiceConfig, SpiceProcess, spice_available
@@ -72,13 +78,18 @@ class SpiceUnavailableWarning(UserWarning):
 class ScoringOptions:
     """How :func:`evaluate_captions_timed` runs: ``spice`` ("auto", True, False), the ``java``
     executable (None: found), ``prune_meteor`` (False: METEOR's full paraphrase table, same scores,
-    slower), SPICE's ``spice_cache_dir`` (None: the default cache) and ``spice_config``."""
+    slower), SPICE's ``spice_cache_dir`` (None: the default cache) and ``spice_config``; ``modern``
+    (False, "auto", True: add :data:`~clipaac_lib.metrics.modern.MODERN_KEYS`), the ``modern_models``
+    (None: the published ones) and their torch ``modern_device`` (None: a GPU when there is one)."""
 
     spice: bool | Literal["auto"] = "auto"
     java: str | os.PathLike[str] | None = None
     prune_meteor: bool = True
     spice_cache_dir: str | os.PathLike[str] | None = None
     spice_config: SpiceConfig | None = None
+    modern: bool | Literal["auto"] = False
+    modern_models: ModernModels | None = None
+    modern_device: str | None = None
 
 
 _OPTION_NAMES = frozenset(field.name for field in dataclasses.fields(ScoringOptions))
@@ -101,7 +112,7 @@ class _Results:
     spice: tuple[float, list[float]] | None
 
 
-def _warn(message: str, category: type[Warning]) -> None:
+def _warn(message: str | Warning, category: type[Warning]) -> None:
     """``warnings.warn`` pointing at the first caller outside this module (the caller of evaluate_captions)."""
     frame = sys._getframe(1)
     stacklevel = 2  # the function calling _warn
@@ -345,6 +356,25 @@ def _run_scorers(
     return _Results(python_scores, python_clips, meteor, spice)
 
 
+def _modern(tokens: _Tokens, results: _Results, options: ScoringOptions) -> dict[str, Any]:
+    """SPIDEr-FL, FENSE, sentence-BERT similarity and vocabulary of the tokenised corpus (as aac-metrics'
+    DCASE evaluation), from our per-clip SPIDEr. Missing models: ``modern=True`` raises
+    :class:`ModelMetricsUnavailableError`, "auto" makes their scores None with one warning."""
+    from clipaac_lib.metrics.modern import modern_scores, unavailable_warning
+
+    spider = _assemble_per_clip(results).get("spider")
+    scores, errors = modern_scores(tokens.cands, tokens.refs, spider, models=options.modern_models,
+                                   device=options.modern_device)
+    if errors and options.modern is True:
+        raise ModelMetricsUnavailableError(
+            "modern=True but " + "; ".join(map(str, errors)) + " (or pass modern='auto' to get None instead)"
+        )
+    if errors:
+        missing = [key for key in ("spider_fl", "fense", "sbert_sim") if scores[key] is None]
+        _warn(unavailable_warning(", ".join(missing), errors), ModelMetricsUnavailableWarning)
+    return scores
+
+
 def _assemble(results: _Results, per_clip: bool) -> dict[str, Any]:
     """The returned score dict (METRIC_KEYS order; spice/spider None without SPICE), plus ``per_clip``."""
     corpus = {**results.python_scores, "meteor": float(results.meteor[0])}
@@ -380,13 +410,15 @@ def evaluate_captions_timed(
     **legacy: Any,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """:func:`evaluate_captions` plus the seconds spent in each step (``tokenize``, ``meteor_table``,
-    ``bleu``, ``rouge_l``, ``cider_d``, ``meteor``, ``spice``, ``total``).
+    ``bleu``, ``rouge_l``, ``cider_d``, ``meteor``, ``spice``, ``modern``, ``total``).
 
     ``options``: a :class:`ScoringOptions`; its fields may also be given as keywords (``spice=False``,
     ``prune_meteor=False``, ...), which override ``options``.
     """
     start = time.perf_counter()
     opts = _resolve_options(options, legacy)
+    if opts.modern not in ("auto", True, False):
+        raise ValueError(f"modern must be 'auto', True or False, got {opts.modern!r}")
     _check_inputs(candidates, references)
     java_path = find_java(opts.java)
     run_spice = _want_spice(opts.spice, opts.spice_cache_dir)
@@ -394,6 +426,13 @@ def evaluate_captions_timed(
     timings: dict[str, float] = {"tokenize": time.perf_counter() - start}
     results = _run_scorers(tokens, java_path, opts, run_spice, timings)
     scores = _assemble(results, per_clip)
+    if opts.modern is not False:
+        t0 = time.perf_counter()
+        clips = scores.pop("per_clip", None)
+        scores.update(_modern(tokens, results, opts))
+        if clips is not None:
+            scores["per_clip"] = clips
+        timings["modern"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
     return scores, timings
 
@@ -405,6 +444,7 @@ def evaluate_captions(
     per_clip: bool = False,
     spice: bool | Literal["auto"] = "auto",
     java: str | os.PathLike[str] | None = None,
+    modern: bool | Literal["auto"] = "auto",
 ) -> dict[str, Any]:
     """Caption metrics of a whole corpus (pycocoevalcap, after PTB tokenisation).
 
@@ -418,8 +458,18 @@ def evaluate_captions(
     on the ``PATH``). Needs Java 8+; raises :class:`~clipaac_lib.metrics.java.JavaNotFoundError`
     with install instructions without it.
 
+    ``modern`` adds, after those keys, the scores DCASE ranks by since 2023
+    (:data:`~clipaac_lib.metrics.modern.MODERN_KEYS`): ``spider_fl``, ``fense``, ``sbert_sim`` and
+    ``vocab``, computed on the PTB-tokenised captions (``modern.py``). Their two models are downloaded
+    on first use into ``<cache>/fense`` (about 700 MB, :func:`~clipaac_lib.metrics.download_modern_models`;
+    nothing is fetched with ``HF_HUB_OFFLINE`` set). ``"auto"``: a missing model makes the scores
+    needing it None with one :class:`ModelMetricsUnavailableWarning` (``vocab`` needs none;
+    ``spider_fl`` is None without SPICE too); ``"auto"`` is the
+    default; ``True`` raises :class:`ModelMetricsUnavailableError` instead; ``False`` leaves them out,
+    so the dict holds exactly the paper's keys.
+
     Notebook: ``notebooks/04_metrics.ipynb``.
     """
-    options = ScoringOptions(spice=spice, java=java)
+    options = ScoringOptions(spice=spice, java=java, modern=modern)
     scores, _ = evaluate_captions_timed(candidates, references, per_clip=per_clip, options=options)
     return scores

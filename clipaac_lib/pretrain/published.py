@@ -28,19 +28,24 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from clipaac_lib.common.download import Checksum, download
+from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, verify
 from clipaac_lib.common.paths import subdir
+from clipaac_lib.data.clotho_download import read_checksum_table
 from clipaac_lib.model.clipaac import CLIPAAC
 
 __all__ = [
     "WeightFile",
     "WEIGHTS",
+    "ENV_WEIGHTS_URL",
+    "ENV_WEIGHTS_CHECKSUMS",
     "INIT_STRATEGIES",
     "INIT_WEIGHTS",
     "weights_present",
     "LoadReport",
     "CheckpointMismatchError",
     "download_weights",
+    "weights_url",
+    "weights_sha256",
     "read_state_dict",
     "load_audioclip",
     "load_esresnext_audioset",
@@ -49,6 +54,10 @@ __all__ = [
 ]
 
 _RELEASE = "https://github.com/AndreyGuzhov/AudioCLIP/releases/download/v0.1/"
+#: Base URL of a mirror of the release (the same file names), instead of GitHub's.
+ENV_WEIGHTS_URL = "CLIPAAC_WEIGHTS_URL"
+#: A mirror's sha256 table (``name sha256`` lines) for files that differ from the published ones.
+ENV_WEIGHTS_CHECKSUMS = "CLIPAAC_WEIGHTS_CHECKSUMS"
 
 
 @dataclass(frozen=True)
@@ -158,24 +167,68 @@ class CheckpointMismatchError(RuntimeError):
         super().__init__("\n".join(parts))
 
 
-def download_weights(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Download ``WEIGHTS[name]`` (unless a verified copy exists) and return its path."""
+def _entry(name: str) -> WeightFile:
     if name not in WEIGHTS:
         raise KeyError(f"unknown weights {name!r}; known: {sorted(WEIGHTS)}")
-    entry = WEIGHTS[name]
+    return WEIGHTS[name]
+
+
+def weights_url(name: str) -> str:
+    """Where ``WEIGHTS[name]`` is downloaded from: ``$CLIPAAC_WEIGHTS_URL/<file>`` when that mirror is set,
+    else the registry's URL (AudioCLIP's GitHub release)."""
+    entry = _entry(name)
+    base = os.environ.get(ENV_WEIGHTS_URL)
+    return f"{base.rstrip('/')}/{entry.filename}" if base else entry.url
+
+
+def _mirror_sha256(name: str) -> str | None:
+    source = os.environ.get(ENV_WEIGHTS_CHECKSUMS)
+    if not source:
+        return None
+    table = read_checksum_table(source, 64, what=f"the weights checksum table (${ENV_WEIGHTS_CHECKSUMS})")
+    return table.get(_entry(name).filename)
+
+
+def weights_sha256(name: str) -> str:
+    """The sha256 ``WEIGHTS[name]`` is checked against: the mirror's (``$CLIPAAC_WEIGHTS_CHECKSUMS``) when
+    its table lists the file, else the published one."""
+    return _mirror_sha256(name) or _entry(name).sha256
+
+
+def download_weights(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Download ``WEIGHTS[name]`` (unless a verified copy exists) and return its path.
+
+    From :func:`weights_url`, checked against :func:`weights_sha256`; a failed download raises
+    :class:`~clipaac_lib.common.download.DownloadError` (or ``ChecksumError``) on one line naming the URL
+    and what to do.
+    """
+    entry = _entry(name)
     folder = Path(cache_dir) if cache_dir is not None else subdir("weights")
-    return download(entry.url, folder / entry.filename, Checksum("sha256", entry.sha256), desc=name)
+    url = weights_url(name)
+    try:
+        return download(url, folder / entry.filename, Checksum("sha256", weights_sha256(name)), desc=name)
+    except (DownloadError, ChecksumError) as err:
+        advice = (f"Check the network and call again (a partial download resumes), set ${ENV_WEIGHTS_URL} to a "
+                  f"mirror of the release (and ${ENV_WEIGHTS_CHECKSUMS} to its sha256 table), or put the file "
+                  f"in {folder} by hand.")
+        raise type(err)(" ".join(f"{name}: {err} {advice}".split())) from err
 
 
 def weights_present(init: str, cache_dir: str | os.PathLike[str] | None = None) -> bool:
     """True when ``init`` needs no download: ``"random"``, or its checkpoint is already in the cache
-    with the right size (the sha256 is checked when it is loaded)."""
+    with the right size (the sha256 is checked when it is loaded); a file from a mirror whose checksum
+    table lists it (``$CLIPAAC_WEIGHTS_CHECKSUMS``) is checked by that sha256 instead (cheap after the
+    download, which remembers the check)."""
     if init == "random":
         return True
     if init not in INIT_WEIGHTS:
         raise ValueError(f"unknown init {init!r}; choose one of {INIT_STRATEGIES}")
-    entry = WEIGHTS[INIT_WEIGHTS[init]]
+    name = INIT_WEIGHTS[init]
+    entry = WEIGHTS[name]
     path = (Path(cache_dir) if cache_dir is not None else subdir("weights")) / entry.filename
+    mirror = _mirror_sha256(name)
+    if mirror is not None:
+        return verify(path, Checksum("sha256", mirror))
     return path.is_file() and path.stat().st_size == entry.size
 
 

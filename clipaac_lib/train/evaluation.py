@@ -6,7 +6,8 @@ One pass over the clips (:func:`run_split`) encodes each clip once and yields
   references with :func:`clipaac_lib.metrics.evaluate_captions` over the whole split at once (CIDEr-D's
   document frequencies come from the evaluated corpus);
 - the audio embedding A of each clip and the text embedding T of each reference caption, from which
-  :func:`clipaac_lib.metrics.retrieval_recall` computes audio-to-text and text-to-audio recall@1/5/10;
+  :func:`clipaac_lib.metrics.retrieval_recall` computes audio-to-text and text-to-audio recall@1/5/10 and
+  :func:`clipaac_lib.metrics.retrieval_map` the text-to-audio mAP@10 (``t2a_map10``);
 - optionally the teacher-forced caption negative log-likelihood per token (no label smoothing).
 
 :func:`evaluate_and_save` scores a run's model (and the untrained one, rebuilt from the seed so it equals
@@ -35,7 +36,13 @@ from clipaac_lib.common.constants import PAD_ID
 from clipaac_lib.common.devices import resolve_device
 from clipaac_lib.data import ClipBatch, Vocabulary, collate_clips
 from clipaac_lib.data.batching import teacher_forcing_tokens
-from clipaac_lib.metrics import chance_recall, evaluate_captions, retrieval_recall
+from clipaac_lib.metrics import (
+    chance_map,
+    chance_recall,
+    evaluate_captions,
+    retrieval_map,
+    retrieval_recall,
+)
 from clipaac_lib.model import CLIPAAC, tokenize
 from clipaac_lib.model.decode import DecodeConfig, search
 from clipaac_lib.train.config import TrainConfig
@@ -176,15 +183,19 @@ def run_split(model: CLIPAAC, dataset: Dataset, vocab: Vocabulary, how: SplitPas
 
 def score_split(outputs: SplitOutputs, *, caption_metrics: bool = True) -> SplitScores:
     """Corpus caption metrics (when captions were decoded and ``caption_metrics``), retrieval recall
-    and its chance level, as a :class:`~clipaac_lib.train.scores.SplitScores`."""
+    and text-to-audio mAP@10 (``t2a_map10``) with their chance levels, as a
+    :class:`~clipaac_lib.train.scores.SplitScores`."""
     n_clips = len(outputs.file_names)
     per_clip = max((len(r) for r in outputs.references), default=5)
     scored = outputs.captions is not None and caption_metrics
+    retrieval = None
+    if outputs.text_emb is not None:
+        retrieval = retrieval_recall(outputs.audio_emb, outputs.text_emb, outputs.text_clip)
+        retrieval["t2a_map10"] = retrieval_map(outputs.audio_emb, outputs.text_emb, outputs.text_clip, k=10)
     return SplitScores(
         num_clips=n_clips,
-        retrieval=(None if outputs.text_emb is None
-                   else retrieval_recall(outputs.audio_emb, outputs.text_emb, outputs.text_clip)),
-        retrieval_chance=chance_recall(n_clips, per_clip),
+        retrieval=retrieval,
+        retrieval_chance={**chance_recall(n_clips, per_clip), "t2a_map10": chance_map(n_clips, k=10)},
         metrics=evaluate_captions(outputs.captions, outputs.references) if scored else None,
         caption_nll=outputs.caption_nll,
     )

@@ -1,6 +1,7 @@
 """Checks before the first training step, so that a run fails in seconds rather than hours in: the
-named GPU and the dataset's files (:func:`check_environment`; :meth:`TrainConfig.validate` checks values
-only, with no I/O), Java for the caption metrics, and GPU memory against the estimated peak of one step.
+named GPU and the dataset's files (:func:`check_environment`, which downloads Clotho into the cache when
+it is missing; :meth:`TrainConfig.validate` checks values only, with no I/O), Java for the caption
+metrics, and GPU memory against the estimated peak of one step.
 
 :func:`check_memory` compares :func:`clipaac_lib.train.memory.estimate_peak_memory` with the free memory
 of the GPU (given, so that it is testable without one); when the step will not fit it stops with one line
@@ -14,10 +15,11 @@ import logging
 
 import torch
 
-from clipaac_lib.data import dataset_folder, default_data_root
+from clipaac_lib.data import dataset_folder
 from clipaac_lib.metrics import JavaNotFoundError, find_java
 from clipaac_lib.train.config import ConfigError, TrainConfig
 from clipaac_lib.train.memory import describe_bytes, estimate_peak_memory, fits, fitting_settings
+from clipaac_lib.train.setup import clotho_splits, data_root, ensure_clotho
 
 __all__ = ["GPUMemoryError", "check_environment", "require_java", "check_memory", "check_device_memory"]
 
@@ -29,17 +31,18 @@ class GPUMemoryError(ConfigError):
 
 
 def check_environment(config: TrainConfig) -> None:
-    """A CUDA device is only asked for where PyTorch sees one, and ``dataset="clotho"`` finds its files."""
+    """A CUDA device is only asked for where PyTorch sees one, and ``dataset="clotho"`` finds its files:
+    the cache's copy is downloaded now when it is missing (:func:`~clipaac_lib.train.setup.ensure_clotho`;
+    Java is checked first when the run scores captions, so a missing Java does not wait for 7 GB), a
+    ``data_root`` without them raises :class:`ConfigError` saying how to get them."""
     if config.device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device={config.device!r} but PyTorch sees no CUDA GPU; use device='auto' or 'cpu'")
     if config.dataset == "clotho":
-        folder = dataset_folder(config.data_root if config.data_root is not None else default_data_root())
-        if not any(folder.glob("clotho_captions_*.csv")):
-            root = "" if config.data_root is None else f" --root {config.data_root}"
-            raise ConfigError(
-                f"dataset='clotho' but {folder} holds no Clotho captions; download it first with "
-                f"`clipaac data clotho{root}` or use dataset='synthetic'"
-            )
+        folder = dataset_folder(data_root(config))
+        missing = [s for s in clotho_splits(config) if not (folder / f"clotho_captions_{s}.csv").is_file()]
+        if missing and config.data_root is None and config.caption_metrics:
+            require_java()
+        ensure_clotho(config)
 
 
 def require_java() -> None:

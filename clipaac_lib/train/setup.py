@@ -1,13 +1,18 @@
 """Building what a run needs from its :class:`TrainConfig`: seeds, data, vocabulary, model.
 
-Notebook: ``notebooks/05_train.ipynb``.
+``dataset="clotho"`` with no ``data_root`` downloads Clotho v2.1 into ``$CLIPAAC_CACHE/data`` the first
+time a run needs it (:func:`ensure_clotho`: md5-checked, resumable, extracted once; a mirror through
+``$CLIPAAC_CLOTHO_URL`` and ``$CLIPAAC_CLOTHO_CHECKSUMS``), so notebook 5 on Colab needs no separate
+download step. Notebook: ``notebooks/05_train.ipynb``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,7 +23,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from clipaac_lib.common.devices import resolve_device
+from clipaac_lib.common.download import ChecksumError, DownloadError
 from clipaac_lib.data import (
+    SPLITS,
     CaptionPairs,
     ClothoDataset,
     NoSameClipBatchSampler,
@@ -28,20 +35,31 @@ from clipaac_lib.data import (
     dataset_folder,
     default_data_root,
     default_synthetic_root,
+    download_clotho,
     make_synthetic_clotho,
 )
 from clipaac_lib.data.batching import PairItem
+from clipaac_lib.data.clotho_download import ENV_BASE_URL, ENV_CHECKSUMS, ExtractionError
 from clipaac_lib.model import CLIPAAC, ModelConfig, tokenize
-from clipaac_lib.pretrain import ensure_pretrained
-from clipaac_lib.pretrain.published import INIT_WEIGHTS, WEIGHTS, apply_init, download_weights, freeze_encoder
+from clipaac_lib.pretrain import LoadReport, ensure_pretrained
+from clipaac_lib.pretrain.published import (
+    INIT_WEIGHTS,
+    apply_init,
+    download_weights,
+    freeze_encoder,
+    weights_sha256,
+)
 from clipaac_lib.train import distributed as D
-from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.config import ConfigError, TrainConfig
 from clipaac_lib.train.rundir import RunDir
 
-__all__ = ["TrainData", "seed_everything", "default_num_workers", "data_root", "open_split",
+__all__ = ["TrainData", "seed_everything", "default_num_workers", "data_root", "clotho_splits", "ensure_clotho",
+           "open_split",
            "open_test_split", "load_data", "untrained_model", "model_sample_rate", "build_model_config", "build_model", "collate_train",
            "InitWeights", "init_weights",
            "LimitedDataset"]
+
+log = logging.getLogger(__name__)
 
 
 def seed_everything(seed: int) -> None:
@@ -67,6 +85,66 @@ def data_root(config: TrainConfig) -> Path:
     if config.data_root:
         return Path(config.data_root).expanduser()
     return default_synthetic_root() if config.dataset == "synthetic" else default_data_root()
+
+
+def clotho_splits(config: TrainConfig) -> list[str]:
+    """The Clotho source splits a run reads: its ``train_split`` and ``test_split`` (and ``val_split`` with
+    ``select_checkpoint="best"``), e.g. ``train`` + ``test`` = development, validation, evaluation."""
+    names = [config.train_split, config.test_split]
+    if config.select_checkpoint == "best":
+        names.append(config.val_split)
+    return list(dict.fromkeys(source for name in names for source in SPLITS.get(name, (name,))))
+
+
+def _clotho_present(folder: Path, splits: list[str]) -> bool:
+    """Each split's captions CSV and its clips are there (extracted by download_clotho, or by hand)."""
+    for split in splits:
+        clips = folder / split
+        if not (folder / f"clotho_captions_{split}.csv").is_file():
+            return False
+        if not (clips / ".extracted.json").is_file() and not any(clips.glob("*.wav")):
+            return False
+    return True
+
+
+def ensure_clotho(config: TrainConfig, splits: Iterable[str] | None = None) -> Path | None:
+    """For ``dataset="clotho"``: the dataset folder, downloaded first when the source ``splits`` (default
+    :func:`clotho_splits`: those the run reads) are missing; None for any other dataset.
+
+    Only the cache's copy (``data_root`` unset: ``$CLIPAAC_CACHE/data/clotho_v2.1``) is downloaded, through
+    :func:`~clipaac_lib.data.download_clotho` (md5-checked against the release's table or the mirror's
+    ``$CLIPAAC_CLOTHO_CHECKSUMS``, resumed after an interruption, each archive extracted once), from
+    Zenodo or ``$CLIPAAC_CLOTHO_URL``. A ``data_root`` without the files, or a missing copy under
+    ``torchrun`` (the processes would wait on one download), raises :class:`ConfigError` saying how to get
+    it; a failed download raises its own error (``DownloadError``, ``ChecksumError``, ``ExtractionError``)
+    on one line naming the URL and what to do. Notebook: ``notebooks/05_train.ipynb``.
+    """
+    if config.dataset != "clotho":
+        return None
+    root = data_root(config)
+    folder = dataset_folder(root)
+    splits = clotho_splits(config) if splits is None else list(splits)
+    if _clotho_present(folder, splits):
+        return folder
+    if config.data_root is not None:
+        raise ConfigError(
+            f"dataset='clotho' but {folder} holds no Clotho captions and clips for {', '.join(splits)}; download "
+            f"it first with `clipaac data clotho --root {config.data_root}`, leave data_root unset (the cache's "
+            "copy is downloaded on first use) or use dataset='synthetic'")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError(f"dataset='clotho' but {folder} holds no Clotho yet; under torchrun download it first "
+                          "with `clipaac data clotho` (one process), then start the run")
+    source = os.environ.get(ENV_BASE_URL) or "Zenodo"
+    log.warning("Clotho is not in %s yet: downloading %s from %s (once; the whole release is about 7 GB)",
+                folder, ", ".join(splits), source)
+    try:
+        return download_clotho(root, splits=splits)
+    except (DownloadError, ChecksumError, ExtractionError) as err:
+        advice = (f"Check the network and run again (a partial download resumes), set ${ENV_BASE_URL} to a "
+                  f"mirror (and ${ENV_CHECKSUMS} to its md5 table if its files differ), fetch it with "
+                  "`clipaac data clotho`, or use dataset='synthetic'.")
+        raise type(err)(" ".join(f"dataset='clotho': downloading Clotho into {folder} failed: {err} "
+                                 f"{advice}".split())) from err
 
 
 class LimitedDataset(Dataset):
@@ -101,13 +179,14 @@ def open_split(config: TrainConfig, split: str, sample_rate: int, limit: int | N
                progress: bool = False, audio_dtype: str = "float32") -> LimitedDataset:
     """A split of the configured dataset at the model's rate, cut to ``max_seconds``, decoded-audio cached.
 
-    The default synthetic set is generated on first use (offline, deterministic); a folder that already
-    holds a Clotho-format dataset is used as it is.
+    The default synthetic set is generated on first use (offline, deterministic), Clotho downloaded into
+    the cache (:func:`ensure_clotho`); a folder that already holds a Clotho-format dataset is used as it is.
     """
     root = data_root(config)
     folder = dataset_folder(root)
     if config.dataset == "synthetic" and not any(folder.glob("clotho_captions_*.csv")):
         make_synthetic_clotho(root, progress=progress)  # the embedded default: generated offline, once
+    ensure_clotho(config, SPLITS.get(split, (split,)))  # dataset="clotho": downloaded into the cache once
     ds = ClothoDataset(root, split, sample_rate=sample_rate, max_seconds=config.max_seconds, cache=True,
                        progress=progress, audio_dtype=audio_dtype)
     return LimitedDataset(ds, limit)
@@ -227,28 +306,52 @@ def build_model_config(config: TrainConfig, vocab_size: int) -> ModelConfig:
 class InitWeights:
     """The file an initialisation strategy loads: ``source`` is ``"published"`` (AudioCLIP's release,
     for ``model_config="paper"``) or ``"book"`` (the book's own pretraining, :mod:`clipaac_lib.pretrain`,
-    for every other architecture); ``sha256`` goes into the run's ``config.json``."""
+    for every other architecture); ``sha256`` goes into the run's ``config.json``, with ``tensors``, the
+    key accounting of the load into this run's model (``loaded``, ``skipped`` and ``kept`` counts, the
+    skip reasons) once :func:`build_model` has loaded it."""
 
     init: str
     path: Path
     sha256: str
     source: str
+    tensors: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"init": self.init, "file": self.path.name, "sha256": self.sha256, "source": self.source}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"init": self.init, "file": self.path.name, "sha256": self.sha256,
+                               "source": self.source}
+        if self.tensors is not None:
+            out["tensors"] = self.tensors
+        return out
+
+
+# key accounting of the last load of each (file, init) by build_model in this process
+_LOADS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _accounting(report: LoadReport) -> dict[str, Any]:
+    reasons: dict[str, int] = {}
+    for reason in report.skipped.values():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return {"loaded": len(report.loaded), "skipped": len(report.skipped), "kept": len(report.kept),
+            "skipped_reasons": reasons}
 
 
 def init_weights(config: TrainConfig, model_config: ModelConfig) -> InitWeights | None:
     """The checkpoint ``config.init`` loads (None for ``"random"``): the published file for the paper's
-    preset (downloaded when absent), the book's own pretraining otherwise (made when absent: about two
-    minutes on 2 CPU cores for the small model, once per cache)."""
+    preset (downloaded when absent, from ``$CLIPAAC_WEIGHTS_URL`` when set; its sha256 the one it was
+    verified against), the book's own pretraining otherwise (made when absent: about two minutes on 2 CPU
+    cores for the small model, once per cache)."""
     if config.init == "random":
         return None
     if config.model_config == "paper":
-        path = download_weights(INIT_WEIGHTS[config.init])  # verified against the registry's sha256
-        return InitWeights(config.init, path, WEIGHTS[INIT_WEIGHTS[config.init]].sha256, "published")
-    made = ensure_pretrained(config.init, model_config, config.pretrain_config(), progress=config.progress)
-    return InitWeights(config.init, made.path, made.sha256, "book")
+        name = INIT_WEIGHTS[config.init]
+        path = download_weights(name)  # verified against the registry's (or the mirror's) sha256
+        weights = InitWeights(config.init, path, weights_sha256(name), "published")
+    else:
+        made = ensure_pretrained(config.init, model_config, config.pretrain_config(), progress=config.progress)
+        weights = InitWeights(config.init, made.path, made.sha256, "book")
+    tensors = _LOADS.get((str(weights.path), config.init))
+    return weights if tensors is None else dataclasses.replace(weights, tensors=tensors)
 
 
 def build_model(config: TrainConfig, vocab_size: int, device: torch.device,
@@ -265,7 +368,10 @@ def build_model(config: TrainConfig, vocab_size: int, device: torch.device,
         weights = init_weights(config, model_config)
         torch.random.set_rng_state(state)
         assert weights is not None
-        apply_init(model, config.init, checkpoint=weights.path)
+        report = apply_init(model, config.init, checkpoint=weights.path)
+        if report is not None:
+            log.info("%s", report.summary())
+            _LOADS[(str(weights.path), config.init)] = _accounting(report)
     if config.freeze_encoder:
         freeze_encoder(model)
     if config.alpha == 0:  # no contrastive loss: audio head and decoder only (paper Table 1, systems 1-2)

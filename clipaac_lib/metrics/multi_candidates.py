@@ -1,0 +1,53 @@
+"""SPIDEr-max: several candidates per clip (e.g. the beams of a beam search), the best one counted.
+
+Labbé et al., "Is my automatic audio captioning system so bad? SPIDEr-max: a metric to consider
+several caption candidates" (DCASE 2022 workshop), as aac-metrics 0.6.0 computes it
+(``functional/spider_max.py`` / ``mult_cands.py``): every clip has the same number ``k`` of candidates;
+the ``j``-th candidates of all clips are scored together (one :func:`evaluate_captions` call, so
+CIDEr-D's document frequencies come from the whole corpus, as for SPIDEr), for ``j = 1..k``; then each
+clip keeps its best per-clip SPIDEr and SPIDEr-max is the mean over clips
+(:func:`~clipaac_lib.metrics.modern.max_over_candidates`). Needs SPICE, like SPIDEr.
+
+Notebook: ``notebooks/04_metrics.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Literal
+
+from clipaac_lib.metrics.modern import max_over_candidates
+from clipaac_lib.metrics.scoring import evaluate_captions
+
+__all__ = ["spider_max"]
+
+
+def spider_max(
+    mult_candidates: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    *,
+    spice: bool | Literal["auto"] = "auto",
+    java: str | os.PathLike[str] | None = None,
+) -> float | None:
+    """Mean over clips of the best SPIDEr among that clip's candidates. ``mult_candidates[i]``: the
+    candidates of clip ``i`` (the same number for every clip). None when SPICE is skipped
+    (``spice="auto"`` without Stanford CoreNLP warns, as :func:`evaluate_captions` does)."""
+    if isinstance(mult_candidates, str) or not mult_candidates:
+        raise ValueError("mult_candidates must be a non-empty list with a list of candidates per clip")
+    if any(isinstance(c, str) for c in mult_candidates):
+        raise TypeError("mult_candidates[i] must be a list of candidates (wrap one caption as [caption])")
+    counts = {len(c) for c in mult_candidates}
+    if len(counts) != 1 or 0 in counts:
+        raise ValueError(
+            f"every clip needs the same number (>= 1) of candidates, got {sorted(counts)}: "
+            "SPIDEr-max scores the j-th candidates of all clips together"
+        )
+    per_rank: list[list[float]] = []
+    for j in range(counts.pop()):
+        scores = evaluate_captions([c[j] for c in mult_candidates], references, per_clip=True,
+                                   spice=spice, java=java)
+        if scores["spider"] is None:
+            return None
+        per_rank.append(scores["per_clip"]["spider"])
+    return max_over_candidates([list(clip) for clip in zip(*per_rank, strict=True)])

@@ -1,0 +1,367 @@
+"""The Colab user's Clotho/paper path, rehearsed end to end: notebooks 05 and 06 from the built wheel, in
+an empty folder, with ``dataset="clotho"`` and ``model_config="paper"``, against a local mirror.
+
+The test makes a Clotho-format release (Zenodo's file names: three 7z archives of 15-30 s 44.1 kHz mono
+WAV clips, captions and metadata CSVs in Clotho's columns, 5 captions per clip) and an AudioCLIP-layout
+checkpoint (every key and shape of ``tests/data/audioclip_state_dict_shapes.json``, float32, random
+values), serves both from 127.0.0.1 (:mod:`tests.http_server`) and points the library at them as a user
+with a mirror would: ``CLIPAAC_CLOTHO_URL`` + ``CLIPAAC_CLOTHO_CHECKSUMS`` (an ``md5sum``-style table)
+and ``CLIPAAC_WEIGHTS_URL`` + ``CLIPAAC_WEIGHTS_CHECKSUMS`` (a ``name sha256`` table). Nothing is
+downloaded by hand: the notebook's first use of the data downloads, verifies, extracts and caches it.
+
+Notebook 05 runs in smoke mode (8 training clips cut to 2 s, one epoch of one step of 8 pairs with
+``epoch_captions="one"``, 2 test clips, Java caption metrics on). A second run of the same notebook
+downloads nothing (the server's request log) and reuses the run. Notebook 06 then runs one system
+(``systems="4"``, Table 1, one seed) on the same cache: no download either, one more training run.
+That test is ``slow``; the quick ones below check the mirror settings' joints alone (checksum tables,
+the one-line errors of a failed download, a mirror's weights counted as present).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import papermill
+import py7zr
+import pytest
+import soundfile as sf
+import torch
+
+from tests import test_notebooks
+from tests.http_server import serve
+from tests.test_notebooks import REPO, WheelInstall
+
+# test_notebooks' session fixture: the built wheel installed alone into a folder (pip --target)
+wheel_install = test_notebooks.wheel_install
+
+RATE = 44100  # Clotho's rate
+SHAPES: dict[str, list[int]] = json.loads((Path(__file__).parent / "data" / "audioclip_state_dict_shapes.json")
+                                          .read_text(encoding="utf-8"))
+WEIGHTS_NAME = "AudioCLIP-Full-Training.pt"
+# clip file names in Clotho's style (spaces, punctuation) and lengths in seconds (Clotho: 15 to 30 s); 8
+# training clips (development + validation): notebook 06's Table 1 systems train with batch size 8, and
+# a batch holds one caption per clip
+CLIPS: dict[str, list[tuple[str, float]]] = {
+    "development": [("Rain on a tin roof, heavy 02.wav", 15.0), ("Dog_barking at night (far).wav", 30.0),
+                    ("Kitchen ambience - morning.wav", 20.0), ("Birds+traffic_city park.wav", 16.0),
+                    ("Stream water 3.wav", 18.5)],
+    "validation": [("Café crowd, Paris.wav", 22.0), ("Door creak 1_14_2008.wav", 15.0),
+                   ("Typing on keyboard.wav", 17.0)],
+    "evaluation": [("Footsteps on gravel, slow.wav", 17.5), ("wind_chimes-02.wav", 24.0)],
+}
+SOUNDS = ["rain falls", "a dog barks", "dishes clink", "birds sing", "water flows", "people talk",
+          "a door creaks", "someone types", "someone walks", "chimes ring"]
+LINE_ENDS = {"development": "\r\n", "validation": "\r\n", "evaluation": "\n"}  # as in Clotho v2.1
+
+
+def _captions(index: int) -> list[str]:
+    sound = SOUNDS[index]
+    return [f"{sound} in the distance", f"{sound}, then it stops", f"{sound} while wind blows",
+            f"a recording where {sound}", f"{sound} loudly"]
+
+
+def _csv(rows: list[list[str]], line_end: str, encoding: str) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator=line_end).writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def make_release(work: Path, served: Path) -> dict[str, str]:
+    """The nine files of Clotho v2.1 under their Zenodo names in ``served``; returns ``{name: md5}``."""
+    rng = np.random.default_rng(0)
+    index = 0
+    for split, clips in CLIPS.items():
+        audio = work / split
+        audio.mkdir(parents=True)
+        captions = [["file_name", "caption_1", "caption_2", "caption_3", "caption_4", "caption_5"]]
+        metadata = [["file_name", "keywords", "sound_id", "sound_link", "start_end_samples", "manufacturer",
+                     "license"]]
+        for name, seconds in clips:
+            noise = rng.normal(0.0, 100.0, int(seconds * RATE))  # quiet noise, about -50 dBFS
+            sf.write(str(audio / name), noise.astype(np.int16), RATE, subtype="PCM_16")
+            captions.append([name, *_captions(index)])
+            metadata.append([name, "noise;test;café", str(1000 + index), f"https://freesound.org/s/{1000 + index}",
+                             f"[0, {int(seconds * RATE)}]", "Jérôme", "http://creativecommons.org/licenses/by/3.0/"])
+            index += 1
+        (served / f"clotho_captions_{split}.csv").write_bytes(_csv(captions, LINE_ENDS[split], "utf-8"))
+        (served / f"clotho_metadata_{split}.csv").write_bytes(_csv(metadata, LINE_ENDS[split], "iso-8859-1"))
+        with py7zr.SevenZipFile(served / f"clotho_audio_{split}.7z", "w",
+                                filters=[{"id": py7zr.FILTER_LZMA2, "preset": 1}]) as archive:
+            archive.writeall(audio, arcname=split)  # Zenodo's archives hold a <split>/ folder
+    return {p.name: _md5(p) for p in sorted(served.iterdir())}
+
+
+def _target(key: str) -> str | None:
+    """Where an AudioCLIP key lands in CLIP-AAC (from the checkpoint's layout); None: not loaded."""
+    if key.startswith("visual.") or key in ("logit_scale", "logit_scale_ai"):
+        return None
+    return key if key.startswith("audio.") or key == "logit_scale_at" else "text." + key
+
+
+def make_weights(path: Path) -> dict[str, torch.Tensor]:
+    """An AudioCLIP-layout checkpoint: every published key with its published shape, float32.
+
+    The values are a paper-size model's random initialisation with seed 12345 (valid BatchNorm variances,
+    a sensible front end), so they differ from the run's own initialisation (seed 0); image-head keys
+    are random. A key whose published shape our model does not have gets random values of the published
+    shape, which the loader must then reject."""
+    from clipaac_lib.model import CLIPAAC, ModelConfig
+
+    torch.manual_seed(12345)
+    ours = CLIPAAC(ModelConfig.paper(vocab_size=20)).state_dict()
+    gen = torch.Generator().manual_seed(1)
+    state: dict[str, torch.Tensor] = {}
+    for key, shape in SHAPES.items():
+        name = _target(key)
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.tensor(1000, dtype=torch.long)
+        elif name in ours and list(ours[name].shape) == shape:
+            state[key] = ours[name].detach().clone().float()
+        elif key in ("logit_scale", "logit_scale_ai"):
+            state[key] = torch.tensor(math.log(100.0))
+        else:
+            state[key] = torch.randn(shape, generator=gen) * 0.02
+    torch.save(state, path)
+    return state
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory):
+    """The served release and weights, the mirror's checksum tables, and the server (its request log)."""
+    root = tmp_path_factory.mktemp("mirror")
+    served = root / "served"
+    (served / "clotho").mkdir(parents=True)
+    (served / "audioclip").mkdir()
+    md5s = make_release(root / "clips", served / "clotho")
+    weights = make_weights(served / "audioclip" / WEIGHTS_NAME)
+    sha256 = _sha256(served / "audioclip" / WEIGHTS_NAME)
+    clotho_table, weights_table = root / "clotho.md5", root / "weights.sha256"
+    clotho_table.write_text("".join(f"{md5}  {name}\n" for name, md5 in md5s.items()))  # md5sum's format
+    weights_table.write_text(f"# the mirror's own AudioCLIP file\n{WEIGHTS_NAME} {sha256}\n")
+    with serve(served) as (url, server):
+        env = {"CLIPAAC_CLOTHO_URL": f"{url}/clotho", "CLIPAAC_CLOTHO_CHECKSUMS": str(clotho_table),
+               "CLIPAAC_WEIGHTS_URL": f"{url}/audioclip", "CLIPAAC_WEIGHTS_CHECKSUMS": str(weights_table)}
+        yield {"env": env, "server": server, "md5s": md5s, "sha256": sha256, "weights": weights}
+
+
+def run_notebook(name: str, parameters: dict, install: WheelInstall, cache: Path, env: dict[str, str],
+                 out: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Execute ``notebooks/<name>`` copied alone into an empty folder, with only the wheel importable;
+    returns the executed notebook."""
+    folder = out / f"colab-{name}"
+    folder.mkdir(parents=True)
+    shutil.copy2(REPO / "notebooks" / name, folder / name)
+    for key, value in {**install.env, "CLIPAAC_CACHE": str(cache), **env}.items():
+        monkeypatch.setenv(key, value)  # inherited by the kernel papermill starts
+    executed = out / f"executed-{name}"
+    papermill.execute_notebook(str(folder / name), str(executed), parameters=parameters, cwd=str(folder),
+                               kernel_name="python3", progress_bar=False)
+    return json.loads(executed.read_text(encoding="utf-8"))
+
+
+def _text(notebook: dict) -> str:
+    return "\n".join("".join(o.get("text", "")) for c in notebook["cells"] if c["cell_type"] == "code"
+                     for o in c.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def _runs(cache: Path) -> list[Path]:
+    return sorted(p.parent for p in cache.glob("runs/*/config.json"))
+
+
+def _check_run(run: Path, mirror: dict, epoch_captions: str) -> dict:
+    """A finished paper-size Clotho run initialised from the mirror's AudioCLIP file: trained one epoch,
+    evaluated, captions written for every test clip; returns its config.json."""
+    config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    assert (config["dataset"], config["model_config"], config["init"]) == ("clotho", "paper", "audio_text")
+    assert config["epoch_captions"] == epoch_captions and config["smoke"] is True
+    record = config["init_weights"]
+    assert record["file"] == WEIGHTS_NAME and record["source"] == "published"
+    assert record["sha256"] == mirror["sha256"]  # the file it loaded, by the mirror's checksum
+    loaded = [k for k in SHAPES if _target(k) is not None]
+    skipped = [k for k in SHAPES if _target(k) is None]
+    tensors = record["tensors"]  # the loader's key accounting: every AudioCLIP tensor is accounted for
+    assert (tensors["loaded"], tensors["skipped"]) == (len(loaded), len(skipped)), tensors
+    assert sum(tensors["skipped_reasons"].values()) == len(skipped)
+    history = json.loads((run / "history.json").read_text(encoding="utf-8"))
+    assert [row["epoch"] for row in history] == [1] and history[0]["steps"] >= 1
+    assert math.isfinite(history[0]["train_loss"])
+    assert json.loads((run / "finished.json").read_text(encoding="utf-8"))["epochs"] == 1
+    (evaluation,) = run.glob("eval-*-test-first4")
+    scores = json.loads((evaluation / "scores.json").read_text(encoding="utf-8"))
+    assert isinstance(scores["metrics"]["bleu_4"], float), scores  # Java's PTB tokenizer ran
+    captions = json.loads((evaluation / "captions.json").read_text(encoding="utf-8"))
+    test_clips = dict(CLIPS["evaluation"])
+    assert sorted(row["file_name"] for row in captions) == sorted(test_clips)
+    assert all(row["caption"].strip() and len(row["references"]) == 5 for row in captions)
+    # the encoder started from the file's values: one step at the encoder's lr 1e-5 moves them by ~1e-5
+    trained = torch.load(run / "model.pt", map_location="cpu", weights_only=True)
+    for key in ("positional_embedding", "audio.conv1.weight", "audio.fbsp.fb", "audio.fc.weight"):
+        start = mirror["weights"][key]
+        assert (trained[_target(key)] - start).abs().max() < 1e-3, key
+    return config
+
+
+@pytest.mark.slow
+def test_notebooks_05_and_06_on_clotho_with_the_paper_model(mirror: dict, wheel_install: WheelInstall,
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    cache, server = tmp_path / "cache", mirror["server"]
+    server.requests.clear()
+    params = {"dataset": "clotho", "model_config": "paper", "device": "cpu", "smoke": True,
+              "epoch_captions": "one"}
+    first = run_notebook("05_train.ipynb", params, wheel_install, cache, mirror["env"], tmp_path / "one",
+                         monkeypatch)
+
+    # downloaded from the mirror: each of the nine Clotho files and the weights exactly once
+    fetched = sorted(name for name, _ in server.requests)
+    assert fetched == sorted([f"clotho/{n}" for n in mirror["md5s"]] + [f"audioclip/{WEIGHTS_NAME}"])
+    data = cache / "data" / "clotho_v2.1"
+    for split, clips in CLIPS.items():  # verified, extracted, cached in $CLIPAAC_CACHE/data
+        assert sorted(p.name for p in (data / split).glob("*.wav")) == sorted(name for name, _ in clips)
+        marker = json.loads((data / split / ".extracted.json").read_text(encoding="utf-8"))
+        assert marker["archive_md5"] == mirror["md5s"][f"clotho_audio_{split}.7z"]
+        archive = data / "archives" / f"clotho_audio_{split}.7z"
+        assert _md5(archive) == marker["archive_md5"] and archive.with_name(archive.name + ".ok").is_file()
+        wav, rate = sf.read(str(data / split / clips[0][0]), dtype="int16")
+        assert rate == RATE and len(wav) == int(clips[0][1] * RATE)
+    assert _sha256(cache / "weights" / WEIGHTS_NAME) == mirror["sha256"]
+    (run,) = _runs(cache)
+    _check_run(run, mirror, "one")
+    assert "reused: False" in _text(first)
+
+    # the same notebook again: nothing downloaded, the finished run reused
+    before = len(server.requests)
+    second = run_notebook("05_train.ipynb", params, wheel_install, cache, mirror["env"], tmp_path / "two",
+                          monkeypatch)
+    assert len(server.requests) == before, server.requests[before:]
+    assert _runs(cache) == [run] and "reused: True" in _text(second)
+
+    # notebook 06 with one system (4, the reference) and one seed: no download, its own run
+    ablation = {"dataset": "clotho", "model_config": "paper", "device": "cpu", "smoke": True, "seeds": 1,
+                "run_tables": "1", "systems": "4"}
+    sixth = run_notebook("06_ablations.ipynb", ablation, wheel_install, cache, mirror["env"], tmp_path / "six",
+                         monkeypatch)
+    assert len(server.requests) == before, server.requests[before:]
+    (new,) = set(_runs(cache)) - {run}
+    _check_run(new, mirror, "all")
+    record = json.loads((cache / "ablations" / "system04-seed0.json").read_text(encoding="utf-8"))
+    assert record["run_dir"] == str(new) and record["scores"] is not None
+    assert not list((cache / "ablations").glob("system0[1-3]-*.json"))  # one system only
+    assert "systems with every seed" in _text(sixth)
+
+
+# ------------------------------------------------------------------ the joints alone (quick)
+def test_checksum_tables_in_both_layouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clipaac_lib.data.clotho_download import CLOTHO_V21_FILES, clotho_files, read_checksum_table
+
+    table = tmp_path / "mirror.md5"
+    table.write_text("# re-packed archives\n\n" + "a" * 32 + "  clotho_audio_validation.7z\n"
+                     "clotho_captions_validation.csv " + "B" * 32 + "\n" + "c" * 32 + " *unrelated.txt\n")
+    assert read_checksum_table(table, 32) == {"clotho_audio_validation.7z": "a" * 32,
+                                              "clotho_captions_validation.csv": "b" * 32, "unrelated.txt": "c" * 32}
+    assert clotho_files() == CLOTHO_V21_FILES  # no variable: Zenodo's md5s
+    monkeypatch.setenv("CLIPAAC_CLOTHO_CHECKSUMS", str(table))
+    md5 = {f.name: f.md5 for f in clotho_files()}
+    published = {f.name: f.md5 for f in CLOTHO_V21_FILES}
+    assert md5["clotho_audio_validation.7z"] == "a" * 32 and md5["clotho_captions_validation.csv"] == "b" * 32
+    assert {k: v for k, v in md5.items() if "validation" not in k} == {
+        k: v for k, v in published.items() if "validation" not in k}  # unlisted files keep Zenodo's
+    table.write_text("clotho_audio_validation.7z deadbeef\n")
+    with pytest.raises(ValueError, match=r"mirror\.md5, line 1: expected `name digest` with a 32-digit"):
+        clotho_files()
+    monkeypatch.setenv("CLIPAAC_CLOTHO_CHECKSUMS", str(tmp_path / "absent.md5"))
+    with pytest.raises(FileNotFoundError, match="CLIPAAC_CLOTHO_CHECKSUMS"):
+        clotho_files()
+
+
+def _clotho_config(**changes):
+    from clipaac_lib.train import TrainConfig
+
+    return TrainConfig(dataset="clotho", model_config="paper", caption_metrics=False, **changes).validate()
+
+
+def test_a_failed_clotho_download_is_one_line_naming_the_url(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from clipaac_lib.common.download import ChecksumError, DownloadError
+    from clipaac_lib.train.preflight import check_environment
+
+    monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
+    served = tmp_path / "served"
+    served.mkdir()
+    with serve(served) as (url, _server):
+        monkeypatch.setenv("CLIPAAC_CLOTHO_URL", f"{url}/clotho")
+        with pytest.raises(DownloadError) as missing:
+            check_environment(_clotho_config())
+        text = str(missing.value)
+        assert "\n" not in text and f"{url}/clotho/clotho_captions_development.csv: HTTP 404" in text
+        assert "CLIPAAC_CLOTHO_URL" in text and "clipaac data clotho" in text, text
+        (served / "clotho").mkdir()
+        (served / "clotho" / "clotho_captions_development.csv").write_text("not Clotho's file\n")
+        with pytest.raises(ChecksumError) as corrupt:
+            check_environment(_clotho_config())
+        text = str(corrupt.value)
+        assert "\n" not in text and "d4090b39ce9f2491908eebf4d5b09bae" in text  # Zenodo's md5, expected
+        assert "CLIPAAC_CLOTHO_CHECKSUMS" in text and url in text, text
+
+
+def test_where_the_cache_does_not_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A data_root of the user's own is never written into, and torchrun's processes would wait on one
+    download: both stop at once with the command that fetches Clotho."""
+    from clipaac_lib.train.config import ConfigError
+    from clipaac_lib.train.preflight import check_environment
+
+    monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CLIPAAC_CLOTHO_URL", "http://127.0.0.1:9/never")
+    with pytest.raises(ConfigError, match=r"clipaac data clotho --root"):
+        check_environment(_clotho_config(data_root=str(tmp_path / "mine")))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="under torchrun download it first"):
+        check_environment(_clotho_config())
+    assert not (tmp_path / "mine").exists() and not (tmp_path / "cache" / "data" / "clotho_v2.1").exists()
+
+
+def test_mirrored_weights_are_verified_and_count_as_present(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from clipaac_lib.common.download import ChecksumError
+    from clipaac_lib.pretrain.published import WEIGHTS, download_weights, weights_present, weights_sha256
+
+    monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
+    served = tmp_path / "served"
+    served.mkdir()
+    payload = b"a mirror's own ESResNeXt file " * 100
+    (served / "ESRNXFBSP.pt").write_bytes(payload)
+    table = tmp_path / "weights.sha256"
+    table.write_text(f"{hashlib.sha256(payload).hexdigest()}  ESRNXFBSP.pt\n")  # sha256sum's layout
+    with serve(served) as (url, server):
+        monkeypatch.setenv("CLIPAAC_WEIGHTS_URL", url)
+        with pytest.raises(ChecksumError) as published:  # no table: the published sha256 rejects it
+            download_weights("ESRNXFBSP.pt")
+        text = str(published.value)
+        assert "\n" not in text and WEIGHTS["ESRNXFBSP.pt"].sha256 in text and "CLIPAAC_WEIGHTS_CHECKSUMS" in text
+        assert not weights_present("audio")
+        monkeypatch.setenv("CLIPAAC_WEIGHTS_CHECKSUMS", str(table))
+        assert weights_sha256("ESRNXFBSP.pt") == hashlib.sha256(payload).hexdigest()
+        assert weights_sha256("CLIP.pt") == WEIGHTS["CLIP.pt"].sha256  # not in the table
+        path = download_weights("ESRNXFBSP.pt")
+        assert path.read_bytes() == payload and [n for n, _ in server.requests] == ["ESRNXFBSP.pt"] * 2
+    assert weights_present("audio")  # its size is not the published one; the mirror's sha256 decides
+    assert not weights_present("audio_text")
