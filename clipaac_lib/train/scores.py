@@ -20,10 +20,12 @@ __all__ = ["SplitScores"]
 class SplitScores:
     """One model (``"trained"`` or ``"untrained"``) on one split.
 
-    ``metrics``: the caption metrics (:data:`clipaac_lib.metrics.METRIC_KEYS` -> value; SPICE and SPIDEr
-    None when SPICE is not installed), or None when captions were not scored; ``retrieval``: recall@1/5/10
-    both ways (``a2t_r1`` ... ``t2a_r10``), None without a text head (alpha 0); ``retrieval_chance``: the
-    same recalls for a random ranking; ``caption_nll``: the teacher-forced caption loss per token. The
+    ``metrics``: the caption metrics (:data:`clipaac_lib.metrics.METRIC_KEYS` -> value, then SPIDEr-FL,
+    FENSE, sentence-BERT similarity and vocabulary where computed; a value is None when its tool or model
+    is missing), or None when captions were not scored; ``retrieval``: recall@1/5/10 both ways
+    (``a2t_r1`` ... ``t2a_r10``) and text-to-audio mAP@10 (``t2a_map10``), None without a text head
+    (alpha 0); ``retrieval_chance``: the same for a random ranking; ``caption_nll``: the teacher-forced
+    caption loss per token. The
     rest says what was scored: ``split``, ``decode`` (the decoding settings), ``config`` and
     ``run_hash`` of the run.
     """
