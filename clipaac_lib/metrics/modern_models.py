@@ -26,6 +26,7 @@ import dataclasses
 import functools
 import os
 import urllib.error
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,10 @@ class ModelMetricsUnavailableWarning(UserWarning):
     def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.missing = tuple(missing)
+
+
+# Said once per process, not at every evaluation: a notebook scoring many corpora offline gets one note.
+warnings.filterwarnings("once", category=ModelMetricsUnavailableWarning)
 
 
 class ModelMetricsUnavailableError(RuntimeError):
