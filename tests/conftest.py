@@ -10,6 +10,7 @@ seconds, one event each) and shared: tests read it and never write into it. :dat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    import torch
+
     from clipaac_lib.model import CLIPAAC
 
 TINY_SIZES = {"development": 8, "validation": 0, "evaluation": 4}
@@ -65,3 +68,12 @@ def one_thread_private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def unit_vectors(degrees: list[float]) -> torch.Tensor:
+    """(N, 2) unit vectors at these angles: cosine similarity falls as the angle between two of them grows
+    (hand-computable retrieval examples)."""
+    import torch
+
+    rad = torch.tensor(degrees, dtype=torch.float64) * math.pi / 180
+    return torch.stack([rad.cos(), rad.sin()], dim=1).float()

@@ -3,24 +3,17 @@ in the scores of a split."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 from clipaac_lib.metrics import chance_map, retrieval_map, retrieval_recall
 from clipaac_lib.train.evaluation import SplitOutputs, score_split
-
-
-def _unit(degrees: list[float]) -> torch.Tensor:
-    """Unit vectors at these angles: cosine similarity falls as the angle between two of them grows."""
-    rad = torch.tensor(degrees, dtype=torch.float64) * math.pi / 180
-    return torch.stack([rad.cos(), rad.sin()], dim=1).float()
+from tests.conftest import unit_vectors
 
 
 def test_map_matches_a_hand_computed_example() -> None:
-    audio = _unit([0, 90, 180])  # clips 0, 1, 2
-    text = _unit([10, 170, 80, 50, 95, 265])  # two captions per clip
+    audio = unit_vectors([0, 90, 180])  # clips 0, 1, 2
+    text = unit_vectors([10, 170, 80, 50, 95, 265])  # two captions per clip
     clip = torch.tensor([0, 0, 1, 1, 2, 2])
     # rank (1-based) of each caption's own clip, by angular distance to the three clips:
     #   10 (clip 0):  clip 0 at 10 deg first                                -> rank 1, AP 1
@@ -37,8 +30,8 @@ def test_map_matches_a_hand_computed_example() -> None:
 
 
 def test_a_clip_ranked_eleventh_scores_zero_and_tenth_one_tenth() -> None:
-    audio = _unit([10.0 * i for i in range(12)])  # clips at 0, 10, ..., 110 degrees
-    text = _unit([0, 0])  # both captions at 0 degrees: clip i is ranked (i + 1)th
+    audio = unit_vectors([10.0 * i for i in range(12)])  # clips at 0, 10, ..., 110 degrees
+    text = unit_vectors([0, 0])  # both captions at 0 degrees: clip i is ranked (i + 1)th
     assert retrieval_map(audio, text, torch.tensor([10, 10])) == 0.0  # ranked 11th: outside the top 10
     assert retrieval_map(audio, text, torch.tensor([9, 9])) == pytest.approx(1 / 10)  # ranked 10th
     assert retrieval_map(audio, text, torch.tensor([9, 10])) == pytest.approx(1 / 20)
@@ -77,14 +70,14 @@ def test_chance_map_is_the_mean_reciprocal_rank_of_a_random_ranking() -> None:
 
 
 def _outputs(text_emb: torch.Tensor | None) -> SplitOutputs:
-    audio = _unit([0, 90, 180])
+    audio = unit_vectors([0, 90, 180])
     return SplitOutputs(file_names=["a.wav", "b.wav", "c.wav"], references=[["x", "y"]] * 3,
                         audio_emb=audio, text_emb=text_emb, text_clip=torch.tensor([0, 0, 1, 1, 2, 2]),
                         captions=None, caption_nll=None)
 
 
 def test_score_split_adds_map_beside_the_recalls() -> None:
-    scores = score_split(_outputs(_unit([10, 170, 80, 50, 95, 265])), caption_metrics=False)
+    scores = score_split(_outputs(unit_vectors([10, 170, 80, 50, 95, 265])), caption_metrics=False)
     assert scores.retrieval is not None
     assert set(scores.retrieval) == {"a2t_r1", "a2t_r5", "a2t_r10", "t2a_r1", "t2a_r5", "t2a_r10", "t2a_map10"}
     assert scores.recall("t2a_map10") == pytest.approx(29 / 36)

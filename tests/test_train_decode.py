@@ -10,6 +10,7 @@ import torch
 
 from clipaac_lib.metrics import chance_recall, retrieval_recall
 from clipaac_lib.model.decode import DecodeConfig, beam_search, greedy_search, search
+from tests.conftest import unit_vectors
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 WORDS = (4, 5, 6)  # a three-word vocabulary after the four special tokens
@@ -122,15 +123,10 @@ def test_decode_config_rejects_bad_values() -> None:
 
 
 # ----------------------------------------------------------------------------------------- retrieval
-def _unit(degrees: list[float]) -> torch.Tensor:
-    rad = torch.tensor(degrees, dtype=torch.float64) * math.pi / 180
-    return torch.stack([rad.cos(), rad.sin()], dim=1).float()
-
-
 def test_retrieval_recall_matches_a_hand_computed_example() -> None:
     # Unit vectors at these angles, so cosine similarity falls as the angle between them grows.
-    audio = _unit([0, 90, 180])  # clips 0, 1, 2
-    text = _unit([10, 170, 80, 50, 95, 265])  # two captions per clip
+    audio = unit_vectors([0, 90, 180])  # clips 0, 1, 2
+    text = unit_vectors([10, 170, 80, 50, 95, 265])  # two captions per clip
     clip = torch.tensor([0, 0, 1, 1, 2, 2])
     # audio -> text (negatives closer than the clip's closest own caption):
     #   clip 0 (0 deg): own 10 deg is the closest of all                      -> rank 0
