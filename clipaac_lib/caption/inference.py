@@ -10,19 +10,18 @@ Notebook: ``notebooks/07_caption_your_audio.ipynb``.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from clipaac_lib.common.fileio import atomic_open
+from clipaac_lib.common.fileio import atomic_write_text
 from clipaac_lib.data import Vocabulary, load_audio
 from clipaac_lib.model import CLIPAAC
 from clipaac_lib.model.decode import DecodeConfig, search
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.rundir import RunDir, decode_config, load_run_model
+from clipaac_lib.train.rundir import RunDir, decode_config, load_run_model, rows_to_csv
 
 __all__ = ["AUDIO_SUFFIXES", "audio_files", "newest_run", "caption_file", "caption_files", "caption_audio",
            "write_captions_csv"]
@@ -88,9 +87,9 @@ def caption_file(audio_path: str | Path, run_dir: str | Path, *, device: str = "
 
     The file is mixed to mono, resampled to the model's rate and cut to the run's ``max_seconds``.
     """
-    model, vocab, config = _load(run_dir, device, beam_size, max_caption_len, length_penalty)
-    audio = load_audio(audio_path, model.config.sample_rate, config.max_seconds)  # (S,)
-    return caption_audio(model, vocab, audio, decode_config(config))
+    [(_, caption)] = caption_files([audio_path], run_dir, device=device, beam_size=beam_size,
+                                   max_caption_len=max_caption_len, length_penalty=length_penalty)
+    return caption
 
 
 @torch.no_grad()
@@ -121,10 +120,7 @@ def write_captions_csv(rows: Sequence[tuple[str, str]], path: str | Path) -> Pat
     """Write ``(file, caption)`` rows to a CSV with the header ``file,caption``, atomically (a reader
     never sees half of it); returns the path."""
     path = Path(path)
-    with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["file", "caption"])
-        writer.writerows(rows)
+    atomic_write_text(path, rows_to_csv([{"file": file, "caption": caption} for file, caption in rows]))
     return path
 
 
