@@ -109,3 +109,15 @@ def test_seeded_systems_and_merged_summaries():
     two = pd.DataFrame({"cider_d_mean": [0.5, 0.3]}, index=pd.Index([4, 5], name="system"))
     merged = merge_summaries(one, two)
     assert list(merged.index) == [1, 4, 5] and merged.loc[4, "cider_d_mean"] == 0.5
+
+
+def test_select_systems_keeps_the_named_ones_in_order() -> None:
+    from clipaac_lib.experiments import select_systems, table1_jobs, table2_jobs
+
+    jobs = table1_jobs() + table2_jobs()
+    assert [j.system for j in select_systems(jobs, "4,9")] == [4, 9]
+    assert [j.system for j in select_systems(jobs, 2)] == [2]
+    assert [j.system for j in select_systems(jobs, "all")] == list(range(1, 11))
+    assert select_systems(table1_jobs(), "9") == []
+    with pytest.raises(ValueError, match="systems must be"):
+        select_systems(jobs, "four")

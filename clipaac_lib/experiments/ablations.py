@@ -40,7 +40,7 @@ from clipaac_lib.pretrain.published import INIT_WEIGHTS, weights_present
 from clipaac_lib.train import RunResult, TrainConfig, find_run, train
 from clipaac_lib.train.setup import open_test_split, untrained_model
 
-__all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems",
+__all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems", "select_systems",
            "init_available", "table1_jobs", "table2_jobs", "run_job", "run_grid", "summarize", "merge_summaries",
            "side_by_side", "plot_systems",
            "figure2_similarities", "plot_figure2"]
@@ -91,6 +91,18 @@ def parse_seeds(seeds: int | str | Sequence[int]) -> list[int]:
     if not values or len(set(values)) != len(values) or min(values) < 0:
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     return values
+
+
+def select_systems(jobs: Sequence[Job], systems: str | int = "all") -> list[Job]:
+    """The jobs of ``systems``: ``"all"``, or system ids such as ``4`` or ``"1,4"`` (notebook 06's
+    ``systems`` parameter); ids that are not in ``jobs`` select nothing."""
+    if systems == "all":
+        return list(jobs)
+    try:
+        chosen = {int(part) for part in str(systems).split(",") if part.strip()}
+    except ValueError:
+        raise ValueError(f'systems must be "all" or system ids such as "1,4", got {systems!r}') from None
+    return [job for job in jobs if job.system in chosen]
 
 
 def seeded_systems(seeded: str) -> set[int] | None:
