@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import torch
 
     from clipaac_lib.model import CLIPAAC
+    from tests.test_notebooks import WheelInstall
 
 TINY_SIZES = {"development": 8, "validation": 0, "evaluation": 4}
 TINY_CLIP_SECONDS = 1.5
@@ -77,3 +78,11 @@ def unit_vectors(degrees: list[float]) -> torch.Tensor:
 
     rad = torch.tensor(degrees, dtype=torch.float64) * math.pi / 180
     return torch.stack([rad.cos(), rad.sin()], dim=1).float()
+
+
+@pytest.fixture(scope="session")
+def wheel_install(tmp_path_factory: pytest.TempPathFactory) -> WheelInstall:
+    """The built wheel installed alone into a folder, built once per session for every module using it."""
+    from tests.test_notebooks import install_wheel
+
+    return install_wheel(tmp_path_factory)

@@ -34,12 +34,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from tests import test_notebooks
 from tests.http_server import serve
 from tests.test_notebooks import REPO, WheelInstall
-
-# test_notebooks' session fixture: the built wheel installed alone into a folder (pip --target)
-wheel_install = test_notebooks.wheel_install
 
 RATE = 44100  # Clotho's rate
 SHAPES: dict[str, list[int]] = json.loads((Path(__file__).parent / "data" / "audioclip_state_dict_shapes.json")

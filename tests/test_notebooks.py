@@ -83,8 +83,9 @@ class WheelInstall:
     env: dict[str, str]  # the kernel's environment, on top of this process's
 
 
-@pytest.fixture(scope="session")
-def wheel_install(tmp_path_factory: pytest.TempPathFactory) -> WheelInstall:
+def install_wheel(tmp_path_factory: pytest.TempPathFactory) -> WheelInstall:
+    """The built wheel installed alone into a folder (pip --target), its kernel proven to import it: the
+    session fixture ``wheel_install`` of tests/conftest.py (shared by every notebook test module)."""
     wheel = build_wheel(tmp_path_factory.mktemp("wheel"))
     site = tmp_path_factory.mktemp("site")
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--quiet",
