@@ -31,18 +31,19 @@ def _code(src, tags=(), outputs=(), count=None):
 
 BADGE = {"cell_type": "markdown", "metadata": {},
          "source": "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](x)"}
+TITLE = {"cell_type": "markdown", "metadata": {}, "source": "# Title\nA [link](https://example.org)."}
 
 
 def test_clean_notebook_passes(tmp_path):
     path = tmp_path / "ok.ipynb"
-    path.write_text(json.dumps(_notebook([BADGE, _code(colab_install_source()), _code("a = 1", ["parameters"])])))
+    path.write_text(json.dumps(_notebook([TITLE, _code(colab_install_source()), _code("a = 1", ["parameters"])])))
     assert notebook_problems(path) == []
 
 
 def test_outputs_are_reported_then_stripped(tmp_path):
     path = tmp_path / "dirty.ipynb"
     out = {"output_type": "stream", "name": "stdout", "text": "1\n"}
-    path.write_text(json.dumps(_notebook([BADGE, _code(colab_install_source()),
+    path.write_text(json.dumps(_notebook([TITLE, _code(colab_install_source()),
                                           _code("print(1)", ["parameters"], [out], 3)])))
     assert any("outputs" in p for p in notebook_problems(path))
     assert main(["check", str(tmp_path)]) == 1
@@ -53,9 +54,9 @@ def test_outputs_are_reported_then_stripped(tmp_path):
 
 def test_missing_parameters_cell_and_colab_cell_are_reported(tmp_path):
     path = tmp_path / "bad.ipynb"
-    path.write_text(json.dumps(_notebook([_code("x = 1")])))
+    path.write_text(json.dumps(_notebook([BADGE, _code("x = 1")])))
     problems = " ".join(notebook_problems(path))
-    assert "parameters" in problems and "Colab install" in problems and "badge" in problems
+    assert "parameters" in problems and "Colab install" in problems and "badges" in problems
 
 
 def test_colab_cell_is_a_no_op_outside_colab():
@@ -72,7 +73,7 @@ def test_repository_notebooks_are_clean():
 
 def test_percent_source_builds_a_clean_notebook(tmp_path):
     source = (
-        "# %% [markdown]\n# # Title\n# [![Open In Colab](https://colab.research.google.com/x)](y)\n"
+        "# %% [markdown]\n# # Title\n# Opens in [Colab](https://colab.research.google.com/x).\n"
         '# %% tags=["parameters"]\nalpha = 0.2  # weight\n'
         "# %%\nprint(alpha)\n"
     )
