@@ -14,6 +14,7 @@ scores DCASE ranks by since 2023: SPIDEr-FL, FENSE, sentence-BERT similarity, SP
   ``modern_models.py``, :func:`download_modern_models`) and :func:`spider_max` (``multi_candidates.py``);
   ``evaluate_captions(..., modern="auto")`` adds :data:`MODERN_KEYS` after the paper's
   :data:`METRIC_KEYS`;
+- :func:`missing_tools_note`: one note per page on the tools missing here (``tools.py``);
 - ``java.py`` finds Java (clear install instructions when missing) and keeps it locale-safe;
 - ``ptb.py``, ``meteor.py``, ``paraphrase.py``, ``spice.py`` run the Java tools, each started once
   per evaluation.
@@ -39,6 +40,7 @@ from clipaac_lib.metrics.spice_install import (
     SpiceInstallError,
     install_spice,
 )
+from clipaac_lib.metrics.tools import MissingTool, ToolsNote, missing_tools, missing_tools_note
 
 __all__ = [
     "METRIC_KEYS",
@@ -46,11 +48,13 @@ __all__ = [
     "SPICE_INSTALL_COMMAND",
     "CoreNLPSource",
     "JavaNotFoundError",
+    "MissingTool",
     "ModelMetricsUnavailableError",
     "ModelMetricsUnavailableWarning",
     "SpiceInstallError",
     "SpiceNotInstalledError",
     "SpiceUnavailableWarning",
+    "ToolsNote",
     "chance_map",
     "chance_recall",
     "download_modern_models",
@@ -58,6 +62,8 @@ __all__ = [
     "fense",
     "find_java",
     "install_spice",
+    "missing_tools",
+    "missing_tools_note",
     "retrieval_map",
     "retrieval_recall",
     "sbert_sim",
