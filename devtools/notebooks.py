@@ -38,7 +38,7 @@ def colab_install_source(ref: str = "main") -> str:
     (``blob/main``). To pin a release, set ``CLIPAAC_REF`` to its tag or commit.
     """
     return (
-        f"{COLAB_MARKER} at CLIPAAC_REF, a branch, tag or commit (Colab's PyTorch is kept).\n"
+        f"{COLAB_MARKER} at CLIPAAC_REF (a branch, tag or commit).\n"
         "import shutil\n"
         "import subprocess\n"
         "import sys\n"
