@@ -75,7 +75,7 @@ def test_summary_and_side_by_side_by_hand():
     assert summary.loc[4, "cider_d_sd"] == pytest.approx(math.sqrt(0.02))  # sample sd of 0.5, 0.7
     assert math.isnan(summary.loc[1, "cider_d_sd"]) and summary.loc[4, "n_seeds"] == 2
     table = pd.DataFrame({"cider_d": [0.1, 0.3, 0.9], "references": [5, 5, 4]},
-                         index=["constant caption", "shuffled", "human (4 refs)"])
+                         index=["consensus caption", "shuffled", "human (4 refs)"])
     both = side_by_side(summary, paper_table(TABLE1), ["init"], metrics=("cider_d",),
                         baselines=Baselines(table, "a caption"))
     assert both.loc[4, "cider_d ours"] == "0.600 ± 0.141" and both.loc[1, "cider_d ours"] == "0.200"

@@ -2,11 +2,13 @@
 
 A CIDEr-D of 0.4 means little alone. Three reference points say what it is worth:
 
-- **constant caption**: the most frequent training caption (after
-  :func:`~clipaac_lib.data.text.normalize_caption`), given for every test clip. What a system earns
-  by knowing only which sentence is typical, without listening;
-- **shuffled**: the model's own captions, each given to a random *other* clip (a seeded derangement).
-  What the model's language alone earns, with the link to the audio cut;
+- **consensus caption**: the training caption with the highest CIDEr-D as a constant on the training
+  clips (:mod:`~clipaac_lib.experiments.consensus`), given for every test clip. What a system earns by
+  knowing only which sentence is typical, without listening. (The most frequent caption is no
+  definition when nearly every caption is unique: its choice would be a tie-break.);
+- **shuffled**: the model's own captions, each given to a random *other* clip (a seeded derangement),
+  scored for several derangements and averaged. What the model's language alone earns, with the link
+  to the audio cut;
 - **human**: caption_1 of each clip scored against captions 2-5 of the same clip. Human captions
   are scored against 4 references, not 5 (one fewer than everything else, which lowers their
   scores a little); the ``references`` column of the table says so.
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
@@ -38,7 +39,7 @@ import pandas as pd
 
 from clipaac_lib.data.clotho import SPLITS, dataset_folder
 from clipaac_lib.data.clotho_csv import read_captions_csv
-from clipaac_lib.data.text import normalize_caption
+from clipaac_lib.experiments.consensus import ConsensusCaption, consensus_caption
 from clipaac_lib.experiments.paper import METRIC_NAMES
 
 __all__ = [
@@ -55,7 +56,9 @@ __all__ = [
     "split_references",
 ]
 
-CONSTANT_ROW = "constant caption"
+CONSTANT_ROW = "consensus caption"
+#: How many derangements the shuffled row averages over.
+DERANGEMENTS = 5
 SHUFFLED_ROW = "shuffled"
 MODEL_ROW = "model"
 REFERENCES_COLUMN = "references"
@@ -65,19 +68,12 @@ Evaluate = Callable[[Sequence[str], Sequence[Sequence[str]]], Mapping[str, Any]]
 
 
 # -- the three yardsticks -------------------------------------------------------------------------------
-def constant_caption(train_references: Sequence[Sequence[str]]) -> str:
-    """The most frequent normalised caption of ``train_references`` (one list of captions per clip).
-
-    Captions are counted after :func:`~clipaac_lib.data.text.normalize_caption`, so ``"A dog barks."``
-    and ``"a dog barks"`` count as one. Among equally frequent captions the first in sorted order
-    wins. Returns the normalised text.
-    """
-    counts = Counter(normalize_caption(c) for refs in train_references for c in refs)
-    counts.pop("", None)  # a caption of punctuation only is no caption
-    if not counts:
-        raise ValueError("constant_caption needs training captions; train_references holds none")
-    top = max(counts.values())
-    return min(c for c, n in counts.items() if n == top)
+def constant_caption(train_references: Sequence[Sequence[str]], *, max_candidates: int | None = None) -> str:
+    """The consensus caption of ``train_references`` (one list of captions per clip), normalised: the
+    training caption with the highest CIDEr-D when given for every training clip
+    (:func:`~clipaac_lib.experiments.consensus.consensus_caption`, over all distinct captions or
+    ``max_candidates`` of them)."""
+    return consensus_caption(train_references, max_candidates=max_candidates).text
 
 
 def shuffled(captions: Sequence[str], seed: int = 0) -> list[str]:
@@ -140,16 +136,19 @@ def _fmt(value: float) -> str:
 class Baselines:
     """Scores of the yardsticks (and of the model, when given) on one test set.
 
-    ``table``: one row per system (``"constant caption"``, ``"shuffled"``, ``"model"`` when scored,
+    ``table``: one row per system (``"consensus caption"``, ``"shuffled"``, ``"model"`` when scored,
     ``"human (4 refs)"``), one column per metric (NaN where a metric was not computed, e.g. SPICE
     without CoreNLP), and ``references``: how many reference captions each row was scored against.
-    ``constant``: the constant caption's text. ``shuffled_source``: whose captions the shuffled row
-    moved (``"model"``, or ``"human caption_1"`` when no model captions were given).
+    ``constant``: the consensus caption's text (``consensus``: how it was chosen). ``shuffled_source``:
+    whose captions the shuffled row moved (``"model"``, or ``"human caption_1"`` when no model
+    captions were given), averaged over ``derangements`` assignments.
     """
 
     table: pd.DataFrame
     constant: str
     shuffled_source: str = "model"
+    consensus: ConsensusCaption | None = None
+    derangements: int = 1
 
     @property
     def metrics(self) -> list[str]:
@@ -183,7 +182,7 @@ class Baselines:
         return pd.Series(shares, name="gap share", dtype=float)
 
     def describe(self, metric: str = "cider_d") -> str:
-        """One line of English on ``metric``, e.g. ``"CIDEr-D: constant caption 0.25, shuffled 0.22,
+        """One line of English on ``metric``, e.g. ``"CIDEr-D: consensus caption 0.25, shuffled 0.22,
         model 1.05, human (4 refs) 1.80: the model closes 52% of the constant-to-human gap"``."""
         if metric not in self.metrics:
             raise KeyError(f"no metric {metric!r} in the baselines table; it has {', '.join(self.metrics)}")
@@ -197,11 +196,11 @@ class Baselines:
         if math.isnan(share):
             return f"{line}: no gap share (human and constant caption score the same, or a score is missing)"
         if human < constant:
-            return (f"{line}: the human captions score below the constant caption here, "
+            return (f"{line}: the human captions score below the consensus caption here, "
                     f"so the gap share ({share:.0%}) means nothing")
         if share < 0:
-            return f"{line}: the model scores below the constant caption (gap share {share:.0%})"
-        return f"{line}: the model closes {share:.0%} of the constant-to-human gap"
+            return f"{line}: the model scores below the consensus caption (gap share {share:.0%})"
+        return f"{line}: the model closes {share:.0%} of the consensus-to-human gap"
 
     def __str__(self) -> str:
         return self.table.to_string()
@@ -239,17 +238,23 @@ def compute_baselines(
     model_captions: Sequence[str] | None = None,
     *,
     seed: int = 0,
+    derangements: int = DERANGEMENTS,
+    max_candidates: int | None = None,
     evaluate: Evaluate | None = None,
 ) -> Baselines:
-    """Score the constant caption, the shuffled captions, the human captions (and the model) on a test set.
+    """Score the consensus caption, the shuffled captions, the human captions (and the model) on a test set.
 
     ``train_references`` / ``test_references``: the captions of each training / test clip (see
     :func:`split_references`); ``model_captions``: the model's caption of each test clip, in the same
     order. ``evaluate(candidates, references) -> {metric: score}`` defaults to
     :func:`clipaac_lib.metrics.evaluate_captions` (needs Java); each row is one call on the whole
-    test set (CIDEr-D needs the corpus). The shuffled row moves the model's captions (seeded by
-    ``seed``); without model captions it moves the human caption_1 of each clip instead.
+    test set (CIDEr-D needs the corpus). The shuffled row moves the model's captions, once per seed
+    ``seed, seed + 1, ..., seed + derangements - 1``, and is the mean of those scores; without model
+    captions it moves the human caption_1 of each clip instead. The consensus caption is chosen among
+    all distinct training captions, or ``max_candidates`` of them.
     """
+    if derangements < 1:
+        raise ValueError(f"derangements must be at least 1, got {derangements}")
     test_references = [list(refs) for refs in test_references]
     if model_captions is not None and len(model_captions) != len(test_references):
         raise ValueError(
@@ -257,30 +262,33 @@ def compute_baselines(
             f"{len(test_references)} clips: give one caption per test clip, in the same order"
         )
     score = evaluate if evaluate is not None else _default_evaluate()
-    constant = constant_caption(train_references)
+    consensus = consensus_caption(train_references, max_candidates=max_candidates)
+    constant = consensus.text
     human_hyps, human_refs = human_split(test_references)
     moved = list(model_captions) if model_captions is not None else human_hyps
     all_refs = _reference_count(test_references)
     human_count = _reference_count(human_refs)
     human_name = f"human ({human_count} refs)" if isinstance(human_count, int) else "human (n-1 refs)"
 
-    runs: list[tuple[str, Sequence[str], Sequence[Sequence[str]], float | int]] = [
-        (CONSTANT_ROW, [constant] * len(test_references), test_references, all_refs),
-        (SHUFFLED_ROW, shuffled(moved, seed), test_references, all_refs),
+    runs: list[tuple[str, list[Sequence[str]], Sequence[Sequence[str]], float | int]] = [
+        (CONSTANT_ROW, [[constant] * len(test_references)], test_references, all_refs),
+        (SHUFFLED_ROW, [shuffled(moved, seed + k) for k in range(derangements)], test_references, all_refs),
     ]
     if model_captions is not None:
-        runs.append((MODEL_ROW, list(model_captions), test_references, all_refs))
-    runs.append((human_name, human_hyps, human_refs, human_count))
+        runs.append((MODEL_ROW, [list(model_captions)], test_references, all_refs))
+    runs.append((human_name, [human_hyps], human_refs, human_count))
 
     rows: dict[str, dict[str, float]] = {}
-    for name, candidates, references, count in runs:
-        rows[name] = {**_scores_row(score(candidates, references)), REFERENCES_COLUMN: count}
+    for name, corpora, references, count in runs:
+        scored = pd.DataFrame([_scores_row(score(c, references)) for c in corpora])
+        rows[name] = {**scored.mean(skipna=False).to_dict(), REFERENCES_COLUMN: count}
     table = pd.DataFrame.from_dict(rows, orient="index")
     metrics = [c for c in table.columns if c != REFERENCES_COLUMN]
     table = table[[*metrics, REFERENCES_COLUMN]].astype({m: float for m in metrics})
     table.index.name = "captions"
     return Baselines(table=table, constant=constant,
-                     shuffled_source="model" if model_captions is not None else "human caption_1")
+                     shuffled_source="model" if model_captions is not None else "human caption_1",
+                     consensus=consensus, derangements=derangements)
 
 
 # -- reading a split's captions -------------------------------------------------------------------------
