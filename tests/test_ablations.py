@@ -121,3 +121,33 @@ def test_select_systems_keeps_the_named_ones_in_order() -> None:
     assert select_systems(table1_jobs(), "9") == []
     with pytest.raises(ValueError, match="systems must be"):
         select_systems(jobs, "four")
+
+
+def test_plot_systems_scales_to_the_systems_and_names_them():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from clipaac_lib.experiments import plot_systems
+
+    records = pd.DataFrame([
+        {"system": 1, "seed": 0, "status": "ran", "cider_d": 0.35},
+        {"system": 4, "seed": 0, "status": "ran", "cider_d": 0.55},
+        {"system": 4, "seed": 1, "status": "ran", "cider_d": 0.58},
+    ])
+    summary = summarize(records, [])
+    table = pd.DataFrame({"cider_d": [0.30, 0.40, 1.75], "references": [5, 5, 4]},
+                         index=["consensus caption", "shuffled", "human (4 refs)"])
+    fig = plot_systems(summary, baselines=Baselines(table, "c"), records=records)
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert lo < 0.30 and 0.58 < hi < 1.0  # the near baselines fit; the human score does not squash the axis
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["1: random init", "4: fine-tuned AudioCLIP (reference)"]
+    edge = [t.get_text() for t in ax.texts]
+    assert edge == ["human (4 refs) 1.75 →"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["consensus caption: 0.30", "shuffled: 0.40"]
+    from matplotlib.collections import PathCollection
+
+    seed_dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert sorted(x for c in seed_dots for x in c.get_offsets()[:, 0]) == [0.35, 0.55, 0.58]

@@ -1,6 +1,6 @@
 """The paper's experiments in miniature: its tables, the baselines, the ablation grid and the findings.
 
-- :mod:`~clipaac_lib.experiments.paper`: the published numbers of Tables 1 and 2 and the metric names;
+- :mod:`~clipaac_lib.experiments.paper`: the published numbers of Tables 1-3, the systems' names and the metric names;
 - :mod:`~clipaac_lib.experiments.baselines`: the yardsticks a score is read against (constant caption,
   shuffled captions, humans) and the gap share;
 - :mod:`~clipaac_lib.experiments.report`: the baselines and plain-language verdicts of one run;
@@ -39,7 +39,16 @@ from clipaac_lib.experiments.findings import (
     plot_findings,
     png_bytes,
 )
-from clipaac_lib.experiments.paper import METRIC_NAMES, TABLE1, TABLE2, paper_table
+from clipaac_lib.experiments.paper import (
+    METRIC_NAMES,
+    SYSTEM_NAMES,
+    TABLE1,
+    TABLE2,
+    TABLE3,
+    paper_table,
+    paper_table3,
+    system_name,
+)
 from clipaac_lib.experiments.report import run_baselines, run_verdicts
 
 __all__ = [
@@ -49,7 +58,9 @@ __all__ = [
     "REFERENCE_SYSTEM",
     "SUMMARY_METRICS",
     "TABLE1",
+    "SYSTEM_NAMES",
     "TABLE2",
+    "TABLE3",
     "Baselines",
     "Finding",
     "Job",
@@ -60,6 +71,7 @@ __all__ = [
     "label_findings",
     "merge_summaries",
     "paper_table",
+    "paper_table3",
     "parse_seeds",
     "parse_tables",
     "plot_figure2",
@@ -73,6 +85,7 @@ __all__ = [
     "select_systems",
     "side_by_side",
     "summarize",
+    "system_name",
     "table1_jobs",
     "table2_jobs",
 ]

@@ -31,9 +31,9 @@ from tqdm.auto import tqdm
 
 from clipaac_lib.common.fileio import atomic_write_json
 from clipaac_lib.common.paths import subdir
-from clipaac_lib.experiments.baselines import CONSTANT_ROW, Baselines, gap_share
+from clipaac_lib.experiments.baselines import CONSTANT_ROW, MODEL_ROW, Baselines, gap_share
 from clipaac_lib.experiments.findings import ALIASES, seed_table
-from clipaac_lib.experiments.paper import TABLE1, TABLE2
+from clipaac_lib.experiments.paper import METRIC_NAMES, TABLE1, TABLE2, system_name
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.model.analysis import similarity_matrix
 from clipaac_lib.pretrain.published import INIT_WEIGHTS, weights_present
@@ -224,30 +224,60 @@ def _mean_sd(summary: pd.DataFrame, system: int, metric: str) -> str:
     return f"{mean:.3f}" if pd.isna(sd) else f"{mean:.3f} ± {sd:.3f}"
 
 
+def _axis_range(values: np.ndarray) -> tuple[float, float]:
+    """The range of ``values`` with room for markers (at least 0.05 wide)."""
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = max(hi - lo, 0.05) * 0.15
+    return lo - pad, hi + pad
+
+
 def plot_systems(summary: pd.DataFrame, metric: str = "cider_d", *, reference: int = REFERENCE_SYSTEM,
-                 baselines: Baselines | None = None, title: str = "") -> plt.Figure:
-    """``metric`` of each system: mean over seeds with ±1 sd bars, a band of ±2 sd of the ``reference``
-    system around every single-seed bar (differences inside it are noise), and horizontal lines at the
-    ``baselines``' constant caption, shuffled and human scores."""
+                 baselines: Baselines | None = None, records: pd.DataFrame | None = None,
+                 title: str = "") -> plt.Figure:
+    """``metric`` of each system, named by what it is: the mean over seeds (a dot, with ±1 sd) and, with
+    ``records`` (:func:`run_grid`'s rows), each seed's score as a small grey dot.
+
+    The axis spans the systems' values, so their differences are visible. Each baseline
+    (:mod:`~clipaac_lib.experiments.baselines`) is a vertical line when it lies near that range and,
+    when it lies far outside (the human score, typically), an arrow at the edge with its value, so that
+    it does not squash the comparison. The ``reference`` system is drawn darker."""
     systems = list(summary.index)
     means = summary[f"{metric}_mean"].to_numpy(dtype=float)
-    sds = summary[f"{metric}_sd"].to_numpy(dtype=float)
-    ref_sd = float(summary.loc[reference, f"{metric}_sd"]) if reference in summary.index else float("nan")
-    fig, ax = plt.subplots(figsize=(1.2 * len(systems) + 3, 3.6))
-    x = np.arange(len(systems))
-    ax.bar(x, means, color=["tab:blue" if s == reference else "tab:cyan" for s in systems])
-    ax.errorbar(x, means, yerr=np.nan_to_num(sds), fmt="none", ecolor="black", capsize=4, label="±1 sd (seeds)")
-    if not np.isnan(ref_sd):
-        for xi, mean, sd in zip(x, means, sds, strict=True):
-            if np.isnan(sd):  # one seed: the reference's spread stands in
-                ax.fill_between([xi - 0.4, xi + 0.4], mean - 2 * ref_sd, mean + 2 * ref_sd, color="gray", alpha=0.3,
-                                label="±2 sd of the reference" if xi == x[np.isnan(sds)][0] else None)
-    lines = {} if baselines is None else baselines.table[metric].drop("model", errors="ignore").to_dict()
+    sds = np.nan_to_num(summary[f"{metric}_sd"].to_numpy(dtype=float))
+    y = np.arange(len(systems))
+    seeds = None
+    if records is not None:
+        ran = records[records["status"] == "ran"]
+        seeds = {s: pd.to_numeric(ran.loc[ran["system"] == s, metric], errors="coerce").dropna().to_numpy()
+                 for s in systems}
+    spread = np.concatenate([means - sds, means + sds, *(seeds or {}).values()])
+    lo, hi = _axis_range(spread)
+    width = hi - lo
+    lines = {} if baselines is None else baselines.table[metric].drop(MODEL_ROW, errors="ignore").dropna()
+    near = {n: v for n, v in lines.items() if lo - width <= v <= hi + width}
+    if near:
+        lo, hi = _axis_range(np.concatenate([spread, list(near.values())]))
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(systems) + 1.7))
+    for yi, system in zip(y, systems, strict=True):
+        colour = "tab:blue" if system == reference else "tab:cyan"
+        if seeds is not None and len(seeds[system]):
+            ax.scatter(seeds[system], np.full(len(seeds[system]), yi), s=12, color="gray", zorder=2)
+        ax.errorbar(means[yi], yi, xerr=sds[yi], fmt="o", color=colour, ecolor="black", capsize=4, zorder=3)
     for (name, value), style in zip(lines.items(), (":", "--", "-."), strict=False):
-        ax.axhline(value, color="tab:red", linestyle=style, linewidth=1, label=f"{name} ({value:.2f})")
-    ax.set_xticks(x, [f"system {s}" + (" (ref.)" if s == reference else "") for s in systems])
-    ax.set(ylabel=metric, title=title)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        if name in near:
+            ax.axvline(value, color="tab:red", linestyle=style, linewidth=1, label=f"{name}: {value:.2f}")
+        else:  # far outside: an arrow at the edge, pointing at it
+            left = value < lo
+            ax.annotate(f"{name} {value:.2f} {'←' if left else '→'}", xy=(0.0 if left else 1.0, 1.0),
+                        xycoords="axes fraction", ha="left" if left else "right", va="bottom", fontsize=8,
+                        color="tab:red")
+    ax.set_xlim(lo, hi)
+    ax.set_yticks(y, [system_name(int(s)) + (" (reference)" if s == reference else "") for s in systems])
+    ax.invert_yaxis()
+    ax.set(xlabel=f"{METRIC_NAMES.get(metric, metric)} on the test clips (mean ± sd over seeds)", title=title)
+    ax.grid(axis="x", alpha=0.3)
+    if near:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="baselines", title_fontsize=8)
     fig.tight_layout()
     return fig
 
