@@ -26,6 +26,7 @@ from clipaac_lib.data.batching import (
 from clipaac_lib.data.clotho import SPLITS, ClothoDataset, dataset_folder, default_data_root
 from clipaac_lib.data.clotho_csv import ClothoFormatError, DataIssue, read_captions_csv
 from clipaac_lib.data.clotho_download import CLOTHO_V21_FILES, ClothoFile, download_clotho
+from clipaac_lib.data.mentions import events_named, scene_events
 from clipaac_lib.data.prepare import DATASETS, prepare_dataset
 from clipaac_lib.data.spectrogram import log_mel_spectrogram, plot_spectrograms
 from clipaac_lib.data.summary import DatasetSummary, dataset_summary, plot_summary
@@ -55,6 +56,7 @@ __all__ = [
     "default_data_root",
     "default_synthetic_root",
     "download_clotho",
+    "events_named",
     "load_audio",
     "log_mel_spectrogram",
     "make_synthetic_clotho",
@@ -63,6 +65,7 @@ __all__ = [
     "plot_spectrograms",
     "plot_summary",
     "prepare_dataset",
+    "scene_events",
     "read_captions_csv",
     "resample",
     "split_words",
