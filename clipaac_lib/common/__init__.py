@@ -5,11 +5,13 @@
 - :mod:`~clipaac_lib.common.download`: resumable downloads verified by checksum;
 - :mod:`~clipaac_lib.common.devices`: ``"auto"`` device selection;
 - :mod:`~clipaac_lib.common.records`: records read back from JSON, their keys checked;
+- :mod:`~clipaac_lib.common.display`: numbers rounded for reading (3 significant digits);
 - :mod:`~clipaac_lib.common.constants`: facts with one home (sample rates, the vocabulary's special ids).
 """
 
 from clipaac_lib.common.constants import AUDIOCLIP_SAMPLE_RATE, BOS_ID, EOS_ID, PAD_ID, SAMPLE_RATE, UNK_ID
 from clipaac_lib.common.devices import resolve_device
+from clipaac_lib.common.display import fmt_significant, significant
 from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, file_hash, verify
 from clipaac_lib.common.fileio import atomic_open, atomic_write_bytes, atomic_write_json, atomic_write_text
 from clipaac_lib.common.paths import cache_dir, subdir
@@ -32,8 +34,10 @@ __all__ = [
     "cache_dir",
     "download",
     "file_hash",
+    "fmt_significant",
     "from_known_fields",
     "resolve_device",
+    "significant",
     "subdir",
     "verify",
 ]
