@@ -34,3 +34,25 @@ def test_clotho_has_no_scenes(tmp_path):
     assert scene_events(tmp_path, "test") == {}
     with pytest.raises(ValueError, match="unknown split"):
         scene_events(tmp_path, "dev")
+
+
+def test_event_coverage_of_a_run(tmp_path):
+    """A run whose captions are each clip's first reference names every event; a run saying one fixed
+    word names none; both beside the humans' caption_1, which names them all."""
+    from clipaac_lib.experiments import event_coverage
+    from clipaac_lib.train import TrainConfig
+    from clipaac_lib.train.rundir import RunResult
+
+    make_synthetic_clotho(tmp_path, sizes={"development": 2, "validation": 1, "evaluation": 8},
+                          clip_seconds=2.5, progress=False)
+    config = TrainConfig(data_root=str(tmp_path), test_split="evaluation")
+    events = scene_events(tmp_path, "evaluation")
+    refs = split_references(tmp_path, "evaluation")
+    rows = [{"file_name": name, "caption": r[0], "references": r} for name, r in zip(events, refs, strict=True)]
+    perfect = event_coverage(RunResult(tmp_path, config, "h", captions=rows))
+    silent = event_coverage(RunResult(tmp_path, config, "h",
+                                      captions=[{**row, "caption": "silence"} for row in rows]))
+    counts = {n: sum(len(k) == n for k in events.values()) for n in (1, 2, 3)}
+    assert perfect["clips"].to_dict() == {n: c for n, c in counts.items() if c}
+    assert (perfect["model"] == 1).all() and (perfect["human"] == 1).all()
+    assert (silent["model"] == 0).all() and (silent["human"] == 1).all()

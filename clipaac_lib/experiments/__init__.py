@@ -49,7 +49,7 @@ from clipaac_lib.experiments.paper import (
     paper_table3,
     system_name,
 )
-from clipaac_lib.experiments.report import run_baselines, run_verdicts
+from clipaac_lib.experiments.report import event_coverage, run_baselines, run_verdicts
 
 __all__ = [
     "FINDINGS",
@@ -66,6 +66,7 @@ __all__ = [
     "Job",
     "compute_baselines",
     "describe_findings",
+    "event_coverage",
     "figure2_similarities",
     "gap_share",
     "label_findings",

@@ -5,11 +5,14 @@ shuffled captions, humans). Notebook: ``notebooks/05_train.ipynb``.
 
 from __future__ import annotations
 
+import pandas as pd
+
+from clipaac_lib.data import events_named, scene_events
 from clipaac_lib.experiments.baselines import Baselines, Evaluate, compute_baselines, split_references
 from clipaac_lib.train.rundir import RunResult
 from clipaac_lib.train.setup import data_root
 
-__all__ = ["run_verdicts", "run_baselines"]
+__all__ = ["event_coverage", "run_verdicts", "run_baselines"]
 
 
 def run_baselines(result: RunResult, *, seed: int = 0, evaluate: Evaluate | None = None) -> Baselines:
@@ -54,3 +57,27 @@ def run_verdicts(result: RunResult, baselines: Baselines | None = None) -> list[
     if baselines is not None and trained is not None:
         lines.append(baselines.describe("cider_d"))
     return lines
+
+
+def event_coverage(result: RunResult) -> pd.DataFrame:
+    """How many of each test clip's sound events the run's captions name, beside the humans'.
+
+    One row per number of events in a clip (1, 2, 3): ``clips``, then the share of those clips' events
+    named by the run's caption (``model``) and by the clip's first reference caption (``human``), by
+    :func:`~clipaac_lib.data.events_named`. Empty for a dataset without ground-truth scenes (Clotho).
+    """
+    if not result.captions:
+        raise ValueError(f"{result.run_dir} has no test captions: evaluate it first with `clipaac evaluate`")
+    events = scene_events(data_root(result.config), result.config.test_split)
+    rows = []
+    for row in result.captions:
+        kinds = events.get(row["file_name"])
+        if kinds:
+            rows.append({"events": len(kinds), "model": sum(events_named(row["caption"], kinds)),
+                         "human": sum(events_named(row["references"][0], kinds))})
+    if not rows:
+        return pd.DataFrame(columns=["clips", "model", "human"]).rename_axis("events")
+    frame = pd.DataFrame(rows).groupby("events")
+    total = frame["events"].sum()
+    return pd.DataFrame({"clips": frame.size(), "model": frame["model"].sum() / total,
+                         "human": frame["human"].sum() / total})

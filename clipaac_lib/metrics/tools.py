@@ -51,7 +51,7 @@ class ToolsNote:
         lines = [":::{note} Scores left empty on this page"]
         for tool in self.missing:
             scores = ", ".join(tool.scores)
-            lines.append(f"- **{tool.name}** is not installed here, so {scores} show as empty. {tool.how}")
+            lines.append(f"- **{tool.name}**: not installed here, so {scores} show as empty. {tool.how}")
         lines.append(":::")
         return "\n".join(lines)
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from clipaac_lib.train.memory import estimate_peak_memory, recipe_per_card
     from clipaac_lib.train.rundir import RunDir, RunNotFoundError, RunResult, find_run, require_run
     from clipaac_lib.train.scores import SplitScores
-    from clipaac_lib.train.setup import load_data, untrained_model
+    from clipaac_lib.train.setup import data_root, load_data, untrained_model
     from clipaac_lib.train.step import LossWeights, audio_to_device, compute_loss, make_optimizer
     from clipaac_lib.train.trainer import NonFiniteLossError, lr_factor, train, warmup_factor
 
@@ -40,7 +40,7 @@ _HOME = {
     "RunDir": "rundir", "RunNotFoundError": "rundir", "RunResult": "rundir", "find_run": "rundir",
     "require_run": "rundir",
     "SplitScores": "scores",
-    "load_data": "setup", "untrained_model": "setup",
+    "data_root": "setup", "load_data": "setup", "untrained_model": "setup",
     "LossWeights": "step", "audio_to_device": "step", "compute_loss": "step", "make_optimizer": "step",
     "NonFiniteLossError": "trainer", "lr_factor": "trainer", "train": "trainer", "warmup_factor": "trainer",
 }
@@ -56,6 +56,7 @@ __all__ = [
     "TrainConfig",
     "audio_to_device",
     "compute_loss",
+    "data_root",
     "estimate_peak_memory",
     "evaluate_run",
     "find_run",
