@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from clipaac_lib.common.fileio import atomic_write_text
+from clipaac_lib.common.progress import tqdm
 from clipaac_lib.data import Vocabulary, load_audio
 from clipaac_lib.model import CLIPAAC
 from clipaac_lib.model.decode import DecodeConfig, search

@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from clipaac_lib.common.progress import tqdm
 
 __all__ = ["Checksum", "ChecksumError", "DownloadError", "download", "file_hash", "verify"]
 

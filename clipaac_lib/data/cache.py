@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from clipaac_lib.common.fileio import atomic_open, atomic_write_json
+from clipaac_lib.common.progress import tqdm
 
 __all__ = ["AudioCache", "cache_folder", "fingerprint", "to_int16", "from_int16", "INT16_SCALE"]
 

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from clipaac_lib.common.fileio import atomic_write_json
 from clipaac_lib.common.paths import subdir
+from clipaac_lib.common.progress import tqdm
 from clipaac_lib.experiments.baselines import CONSTANT_ROW, MODEL_ROW, Baselines, gap_share
 from clipaac_lib.experiments.findings import ALIASES, seed_table
 from clipaac_lib.experiments.paper import METRIC_NAMES, TABLE1, TABLE2, system_name

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from clipaac_lib.common.constants import SAMPLE_RATE
+from clipaac_lib.common.progress import tqdm
 from clipaac_lib.data.synth_scenes import Scene, render_scene, sample_scene
 from clipaac_lib.data.synth_sounds import EVENTS
 

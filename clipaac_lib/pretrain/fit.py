@@ -11,7 +11,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+
+from clipaac_lib.common.progress import tqdm
 
 __all__ = ["cosine_factor", "epoch_batches", "fit"]
 

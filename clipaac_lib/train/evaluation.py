@@ -30,10 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from clipaac_lib.common.constants import PAD_ID
 from clipaac_lib.common.devices import resolve_device
+from clipaac_lib.common.progress import tqdm
 from clipaac_lib.data import ClipBatch, Vocabulary, collate_clips
 from clipaac_lib.data.batching import teacher_forcing_tokens
 from clipaac_lib.metrics import (

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from clipaac_lib.common.devices import resolve_device
 from clipaac_lib.common.fileio import atomic_write_json
+from clipaac_lib.common.progress import tqdm
 from clipaac_lib.data import PairBatch
 from clipaac_lib.metrics import retrieval_recall
 from clipaac_lib.model import CLIPAAC, load_model_state, model_state, save_model
