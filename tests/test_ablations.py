@@ -144,7 +144,7 @@ def test_plot_systems_scales_to_the_systems_and_names_them():
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["1: random init", "4: fine-tuned AudioCLIP (reference)"]
     edge = [t.get_text() for t in ax.texts]
-    assert edge == ["human (4 refs) 1.75 →"]
+    assert edge == ["human (4 refs) 1.75 →"]  # at the right edge, inside the axes
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["consensus caption: 0.30", "shuffled: 0.40"]
     from matplotlib.collections import PathCollection

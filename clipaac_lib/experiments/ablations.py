@@ -268,9 +268,9 @@ def plot_systems(summary: pd.DataFrame, metric: str = "cider_d", *, reference: i
             ax.axvline(value, color="tab:red", linestyle=style, linewidth=1, label=f"{name}: {value:.2f}")
         else:  # far outside: an arrow at the edge, pointing at it
             left = value < lo
-            ax.annotate(f"{name} {value:.2f} {'←' if left else '→'}", xy=(0.0 if left else 1.0, 1.0),
-                        xycoords="axes fraction", ha="left" if left else "right", va="bottom", fontsize=8,
-                        color="tab:red")
+            ax.annotate(f"{'← ' if left else ''}{name} {value:.2f}{'' if left else ' →'}",
+                        xy=(0.01 if left else 0.99, 0.01), xycoords="axes fraction",
+                        ha="left" if left else "right", va="bottom", fontsize=8, color="tab:red")
     ax.set_xlim(lo, hi)
     ax.set_yticks(y, [system_name(int(s)) + (" (reference)" if s == reference else "") for s in systems])
     ax.invert_yaxis()
