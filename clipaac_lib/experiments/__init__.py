@@ -5,7 +5,9 @@
   shuffled captions, humans) and the gap share;
 - :mod:`~clipaac_lib.experiments.report`: the baselines and plain-language verdicts of one run;
 - :mod:`~clipaac_lib.experiments.ablations`: every system of Tables 1 and 2 as training jobs over seeds;
-- :mod:`~clipaac_lib.experiments.findings`: whether the paper's four findings are reproduced.
+- :mod:`~clipaac_lib.experiments.findings`: the paper's four findings and seed statistics;
+- :mod:`~clipaac_lib.experiments.intervals` and :mod:`~clipaac_lib.experiments.paired`: each finding
+  decided seed by seed, with a 95 % interval, a label and the design's detectable effect.
 
 It sits above ``train`` (it calls :func:`clipaac_lib.train.train`) and below the command line.
 Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablations.ipynb``.
@@ -39,6 +41,13 @@ from clipaac_lib.experiments.findings import (
     plot_findings,
     png_bytes,
 )
+from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
+from clipaac_lib.experiments.paired import (
+    describe_paired,
+    paired_findings,
+    plot_paired_findings,
+    run_per_clip,
+)
 from clipaac_lib.experiments.paper import (
     METRIC_NAMES,
     SYSTEM_NAMES,
@@ -64,23 +73,29 @@ __all__ = [
     "Baselines",
     "Finding",
     "Job",
+    "PairedDifference",
     "compute_baselines",
+    "describe_paired",
     "describe_findings",
     "event_coverage",
     "figure2_similarities",
     "gap_share",
     "label_findings",
     "merge_summaries",
+    "paired_difference",
+    "paired_findings",
     "paper_table",
     "paper_table3",
     "parse_seeds",
     "parse_tables",
     "plot_figure2",
     "plot_findings",
+    "plot_paired_findings",
     "plot_systems",
     "png_bytes",
     "run_baselines",
     "run_grid",
+    "run_per_clip",
     "run_verdicts",
     "seeded_systems",
     "select_systems",
