@@ -36,9 +36,6 @@ from clipaac_lib.experiments.baselines import Baselines, compute_baselines, gap_
 from clipaac_lib.experiments.findings import (
     FINDINGS,
     Finding,
-    describe_findings,
-    label_findings,
-    plot_findings,
     png_bytes,
 )
 from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
@@ -76,11 +73,9 @@ __all__ = [
     "PairedDifference",
     "compute_baselines",
     "describe_paired",
-    "describe_findings",
     "event_coverage",
     "figure2_similarities",
     "gap_share",
-    "label_findings",
     "merge_summaries",
     "paired_difference",
     "paired_findings",
@@ -89,7 +84,6 @@ __all__ = [
     "parse_seeds",
     "parse_tables",
     "plot_figure2",
-    "plot_findings",
     "plot_paired_findings",
     "plot_systems",
     "png_bytes",
