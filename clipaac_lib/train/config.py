@@ -208,6 +208,10 @@ class TrainConfig:
                                     "free core up to 8", hashed=False)
     compile: bool = _knob(False, "torch.compile the ResNeXt stages (for CUDA; pair with fixed_length, since "
                           "every new batch shape compiles again)", hashed=False)
+    cpu_threads: str = _knob("torch", "intra-op threads when training on a CPU: 'torch' (its default), 'auto' "
+                             "(follow the cores other processes leave free, sampled every 5 s; a busy "
+                             "neighbour then costs its share instead of a 6x slowdown, results equal to "
+                             "rounding) or a number such as '1'", hashed=False)
     progress: bool = _knob(True, "show progress bars", hashed=False)
     smoke: bool = _knob(False, "shrink everything to a seconds-long end-to-end check", hashed=False)
 
@@ -381,6 +385,11 @@ class TrainConfig:
         positive += [n for n in ("num_epochs", "limit_train_clips", "limit_test_clips") if getattr(self, n) is not None]
         for name in positive:
             _positive_int(name, getattr(self, name))
+        if self.cpu_threads not in ("torch", "auto") and not (
+            isinstance(self.cpu_threads, str) and self.cpu_threads.isdigit() and int(self.cpu_threads) >= 1
+        ):
+            raise ConfigError(f"cpu_threads must be 'torch', 'auto' or a whole number of threads such as '1'; "
+                              f"got {self.cpu_threads!r}")
         for name in ("validate_every", "num_workers", "seed"):
             value = getattr(self, name)
             if name == "num_workers" and value is None:

@@ -32,6 +32,7 @@ import torch
 from clipaac_lib.common.devices import resolve_device
 from clipaac_lib.common.fileio import atomic_write_json
 from clipaac_lib.common.progress import tqdm
+from clipaac_lib.common.threads import ThreadGovernor
 from clipaac_lib.data import PairBatch
 from clipaac_lib.metrics import retrieval_recall
 from clipaac_lib.model import CLIPAAC, load_model_state, model_state, save_model
@@ -120,6 +121,7 @@ class _Run:
     scaler: torch.amp.GradScaler
     deferred_fbsp: list[Any] = field(default_factory=list)  # fbsp layers rescaled after DDP/unscaling
     audio_cache: torch.Tensor | None = None  # (N, L) frozen encoder's embedding of every training clip
+    threads: ThreadGovernor | None = None  # cpu_threads="auto" on a CPU
     start_epoch: int = 1
     global_step: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -134,6 +136,16 @@ class _EpochProgress:
     skipped: int = 0
     clips: int = 0
     start: float = field(default_factory=time.perf_counter)
+
+
+def _cpu_threads(config: TrainConfig, device: torch.device) -> ThreadGovernor | None:
+    """Apply ``config.cpu_threads`` on a CPU: a fixed count now, or the governor for "auto"."""
+    if device.type != "cpu" or config.cpu_threads == "torch":
+        return None
+    if config.cpu_threads == "auto":
+        return ThreadGovernor()
+    torch.set_num_threads(int(config.cpu_threads))
+    return None
 
 
 def _train_step(run: _Run, batch: PairBatch, weights: LossWeights, autocast: torch.dtype | bool | None,
@@ -201,6 +213,8 @@ def _train_epoch(run: _Run, epoch: int) -> dict[str, Any]:
     bar = tqdm(run.data.loader, desc=f"epoch {epoch}/{config.num_epochs}", total=steps_per_epoch,
                disable=not (config.progress and run.info.is_main), leave=False, unit="step")
     for step, batch in enumerate(bar):
+        if run.threads is not None:
+            run.threads.update()
         losses = _train_step(run, batch, weights, autocast, steps_per_epoch)
         progress.meter.add(*losses, config.alpha)
         progress.clips += int(batch.audio.shape[0]) * run.info.world_size
@@ -355,7 +369,7 @@ def _start_run(config: TrainConfig, run_dir: RunDir, device: torch.device, info:
     trained = fast_path(trained, device, compile=config.compile, autotune=config.fixed_length)
     optimizer = make_optimizer(trained, config)
     scaler = make_scaler(device, autocast_dtype(device, config.precision))
-    run = _Run(config, run_dir, device, info, data, trained, optimizer, scaler)
+    run = _Run(config, run_dir, device, info, data, trained, optimizer, scaler, threads=_cpu_threads(config, device))
     if state is not None:
         _restore(run, state)
     if info.is_distributed or scaler.is_enabled():  # rescale after the average and the unscaling
