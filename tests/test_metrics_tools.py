@@ -43,9 +43,9 @@ def test_note_names_each_tool_once_and_silences_only_those_warnings(tmp_path, mo
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         note = missing_tools_note(spice_found=lambda: False, models=models, offline=lambda: True)
-        warnings.warn("spice missing", SpiceUnavailableWarning)
-        warnings.warn("models missing", ModelMetricsUnavailableWarning)  # not in the note: still shown
-        warnings.warn("something else", RuntimeWarning)
+        warnings.warn("spice missing", SpiceUnavailableWarning, stacklevel=1)
+        warnings.warn("models missing", ModelMetricsUnavailableWarning, stacklevel=1)  # not in the note: still shown
+        warnings.warn("something else", RuntimeWarning, stacklevel=1)
     text = note.markdown()
     assert text.count(":::") == 2 and text.count("CoreNLP") == 1 and "install-spice" in text
     assert note._repr_markdown_() == text
