@@ -3,6 +3,8 @@
 #               render the site to _build/html
 #   make test   lint, notebook hygiene and the whole test suite (notebooks included)
 #   make test-fast  the same without the tests marked slow (notebooks, training runs, torchrun)
+#   make check-book  open every page of _build/html in headless Chromium at 1280 px and list what a
+#               reader would trip over (sideways scrolling, stderr boxes, broken images, frozen widgets)
 # Both bootstrap .venv on first use and install nothing on later runs.
 
 PYTHON ?= python3
@@ -12,12 +14,13 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv java test test-fast lint check-notebooks book strip clean-book clean
+.PHONY: help venv java test test-fast lint check-notebooks book check-book strip clean-book clean
 
 help:
 	@echo "make book   build the book offline into _build/html"
 	@echo "make test   run ruff, the notebook hygiene check and pytest"
 	@echo "make test-fast   the same, skipping the tests marked slow"
+	@echo "make check-book  check every page of the built book in headless Chromium"
 
 # Re-install only when the dependency declarations change.
 $(STAMP): pyproject.toml constraints.txt
@@ -50,8 +53,14 @@ test-fast: $(STAMP) java lint check-notebooks
 
 book: $(STAMP) java
 	$(BIN)/python -m devtools.book prepare
-	$(BIN)/jupyter-book build --all . || { echo "Book build failed: see the log above."; exit 1; }
+	# TQDM_DISABLE: no progress widget is stored in a notebook output (a static page cannot update it);
+	# the long jobs of `prepare` above keep their console bars.
+	TQDM_DISABLE=1 $(BIN)/jupyter-book build --all . || { echo "Book build failed: see the log above."; exit 1; }
 	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+# Needs the book built (make book) and Chromium (Debian: apt-get install chromium); no network.
+check-book: $(STAMP)
+	$(BIN)/python -m devtools.browser_check _build/html
 
 strip: $(STAMP)
 	$(BIN)/python -m devtools.notebooks strip notebooks

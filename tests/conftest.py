@@ -86,3 +86,11 @@ def wheel_install(tmp_path_factory: pytest.TempPathFactory) -> WheelInstall:
     from tests.test_notebooks import install_wheel
 
     return install_wheel(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder per session where tests/test_notebooks.py leaves each smoke-executed notebook under its
+    own name (``01_data.ipynb``; ``01_data.failed`` holding the error when it did not run), for the
+    browser check of the built book (tests/test_zz_book_browser.py)."""
+    return tmp_path_factory.mktemp("executed_notebooks")

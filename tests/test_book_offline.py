@@ -3,8 +3,9 @@
 Builds a one-page book with the project's own `_config.yml` settings (vendored JavaScript, local
 MathJax), opens it from file:// in headless Chromium with the network switched off, and checks the DOM
 after scripts ran: the figure image loaded, the pandas table is there, the ipywidgets embed manager
-replaced the widget's JSON with rendered controls, and MathJax typeset the equation. A screenshot is
-saved next to the build for a human look.
+replaced the widget's JSON with rendered controls, MathJax typeset the equation, a MyST admonition
+displayed from code (``nb_render_markdown_format: myst``) is rendered, and the book's own
+stylesheet (book/_static/clipaac.css) is linked. A screenshot is saved next to the build for a human look.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 
 PAGE = '''# %% [markdown]
 # # Offline check
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com)
 #
 # $$L_{total} = \\alpha L_{cl} + (1 - \\alpha) L_{ce}$$
 # %% tags=["parameters"]
@@ -41,6 +41,9 @@ plt.show()
 pd.DataFrame({"metric": ["bleu_1", "cider_d"], "value": [0.5, 0.4]})
 # %%
 widgets.IntSlider(value=7, min=0, max=10, description="beam")
+# %%
+from IPython.display import Markdown
+Markdown(":::{note}\\nA MyST admonition displayed from code.\\n:::")
 '''
 
 
@@ -51,7 +54,7 @@ def test_book_page_renders_offline(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
     config = yaml.safe_load((REPO / "_config.yml").read_text())
-    config["sphinx"]["config"]["html_static_path"] = [str(vendor)]
+    config["sphinx"]["config"]["html_static_path"] = [str(vendor), str(REPO / "book" / "_static")]  # + our CSS
     config["execute"]["execute_notebooks"] = "force"
     config["execute"].pop("cache", None)
     (book / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -73,5 +76,7 @@ def test_book_page_renders_offline(tmp_path):
     assert '<img alt="../_images/' in dom or 'src="_images/' in dom, "matplotlib figure missing"
     assert "widget-slider" in dom and "beam" in dom, "widget not rendered by the vendored embed manager"
     assert "mjx-container" in dom, "MathJax did not typeset (vendored copy not loaded?)"
+    assert "admonition note" in dom and "displayed from code" in dom, "text/markdown output not parsed as MyST"
     assert "cdn.jsdelivr" not in dom and "cdnjs" not in dom
+    assert "_static/clipaac.css" in dom and (html.parent / "_static" / "clipaac.css").exists(), "book CSS missing"
     assert (book / "page.png").stat().st_size > 10_000

@@ -11,7 +11,7 @@ from clipaac_lib.common import fmt_significant, significant
 
 
 @pytest.mark.parametrize(("value", "shown"), [
-    (1e-5, "1e-05"), (2.718281828, "2.72"), (0.0123456, "0.0123"), (1234.5678, "1.23e+03"),
+    (1e-5, "1e-05"), (2.718281828, "2.72"), (0.0123456, "0.0123"), (1234.5678, "1,235"), (1200.0, "1,200"), (24420, "24,420"), (999.6, "1,000"), (999.4, "999"),
     (6, "6"), (6.0, "6"), (None, "–"), (math.nan, "–"), (True, "True"), ("fbsp", "fbsp"), (-0.5, "-0.5"),
 ])
 def test_three_significant_digits(value, shown):

@@ -40,6 +40,8 @@ def test_vocabulary_build_orders_by_count_then_alphabet() -> None:
                            "loudly", "twice"]
     assert (vocab.pad_id, vocab.bos_id, vocab.eos_id, vocab.unk_id) == (0, 1, 2, 3) == (PAD_ID, BOS_ID, EOS_ID, UNK_ID)
     assert len(vocab) == 12 and "dog" in vocab and "cat" not in vocab
+    assert vocab.n_words == 8  # the 8 distinct words counted by hand above
+    assert vocab.describe() == "8 words + 4 special tokens (<pad> <bos> <eos> <unk>) = 12 entries"
 
 
 def test_min_count_drops_rare_words_to_unk() -> None:

@@ -85,8 +85,12 @@ def test_plot_spectrograms_panels_titles_and_axes() -> None:
     specs = [torch.rand(8, 5), torch.rand(8, 7)]
     fig = plot_spectrograms(specs, ["a", "b"], xlabel="seconds", ylabel="mel band", seconds=[2.0, 3.5],
                             suptitle="caption")
-    axes = fig.axes
+    axes, colorbar = fig.axes[:2], fig.axes[2]  # two panels, then the shared colour bar
     assert [ax.get_title() for ax in axes] == ["a", "b"]
+    assert colorbar.get_ylabel() == "dB"
+    low = min(float(s.min()) for s in specs)
+    high = max(float(s.max()) for s in specs)
+    assert [im.get_clim() for ax in axes for im in ax.get_images()] == [(low, high)] * 2  # one scale
     assert [ax.get_xlabel() for ax in axes] == ["seconds", "seconds"]
     assert axes[0].get_ylabel() == "mel band" and axes[1].get_ylabel() == ""
     assert axes[1].get_images()[0].get_extent() == [0, 3.5, 0, 8]
@@ -95,7 +99,10 @@ def test_plot_spectrograms_panels_titles_and_axes() -> None:
     assert tuple(fig.get_size_inches()) == (8.0, 3.0)
     plt.close(fig)
     frames = plot_spectrograms(torch.rand(3, 4, 6), ["1", "2", "3"], xlabel="frame", ylabel="bin")
-    assert len(frames.axes) == 3 and frames.axes[0].get_images()[0].get_extent() == [-0.5, 5.5, -0.5, 3.5]
+    assert len(frames.axes) == 4 and frames.axes[0].get_images()[0].get_extent() == [-0.5, 5.5, -0.5, 3.5]
     plt.close(frames)
+    long = plot_spectrograms(specs, ["clip 0000.wav: " + "word " * 20, "b"], xlabel="x", ylabel="y")
+    assert all(len(line) <= 38 for line in long.axes[0].get_title().splitlines())  # wrapped, not cut
+    plt.close(long)
     with pytest.raises(ValueError, match="2 spectrograms but 1 titles"):
         plot_spectrograms(specs, ["a"], xlabel="x", ylabel="y")

@@ -12,6 +12,11 @@ with no ``__pycache__`` in the install folder, and the kernel (bytecode writing 
 ``clipaac_lib`` modules there; a probe run by the kernel's interpreter with the kernel's environment and
 working folder must import ``clipaac_lib`` from the install folder and find neither ``devtools`` nor
 ``clipaac_lib.devtools``.
+
+The kernel runs with ``TQDM_DISABLE=1``, as ``make book`` executes the book's notebooks: no progress
+widget is stored in an output (a static page cannot update one). Each executed notebook is also left in
+the session's ``executed_notebooks`` folder (tests/conftest.py), from which
+tests/test_zz_book_browser.py builds the book and checks its pages in a browser.
 """
 
 from __future__ import annotations
@@ -92,7 +97,8 @@ def install_wheel(tmp_path_factory: pytest.TempPathFactory) -> WheelInstall:
                              "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     cache = tmp_path_factory.mktemp("clipaac_cache")
-    env = {"PYTHONPATH": str(site), "CLIPAAC_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    # TQDM_DISABLE: no progress widget in the outputs, as in `make book` (clipaac_lib.common.progress).
+    env = {"PYTHONPATH": str(site), "CLIPAAC_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
 
     # Precedence: the kernel's interpreter, environment and working folder import the wheel's package.
     empty = tmp_path_factory.mktemp("probe")
@@ -114,23 +120,37 @@ def test_wheel_holds_the_library_only(wheel_install: WheelInstall) -> None:
     assert "clipaac_lib/model/clipaac.py" in names and "clipaac_lib/train/__main__.py" in names
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_from_the_wheel_in_smoke_mode(path: Path, wheel_install: WheelInstall, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """Notebooks run in order (01 first): later ones reuse the data and runs earlier ones left in the cache."""
+def execute_in_smoke_mode(path: Path, wheel_install: WheelInstall, tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Execute notebook ``path`` alone in ``tmp_path/colab`` from the wheel, ``smoke=True``; returns the
+    executed notebook (``tmp_path/executed_<name>``). The kernel's bytecode is cleared first."""
     folder = tmp_path / "colab"  # the notebook alone, as when Colab opens it
     folder.mkdir()
     shutil.copy2(path, folder / path.name)
-    lib = wheel_install.site / "clipaac_lib"
-    for compiled in list(lib.rglob("__pycache__")):
+    for compiled in list((wheel_install.site / "clipaac_lib").rglob("__pycache__")):
         shutil.rmtree(compiled)
     for key, value in wheel_install.env.items():
         monkeypatch.setenv(key, value)  # inherited by the kernel papermill starts
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # the kernel's imports leave bytecode
-    papermill.execute_notebook(str(folder / path.name), str(tmp_path / f"executed_{path.name}"),
-                               parameters={"smoke": True}, cwd=str(folder), kernel_name="python3",
-                               progress_bar=False)
+    executed = tmp_path / f"executed_{path.name}"
+    papermill.execute_notebook(str(folder / path.name), str(executed), parameters={"smoke": True},
+                               cwd=str(folder), kernel_name="python3", progress_bar=False)
+    return executed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_from_the_wheel_in_smoke_mode(path: Path, wheel_install: WheelInstall, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    executed_notebooks: Path) -> None:
+    """Notebooks run in order (01 first): later ones reuse the data and runs earlier ones left in the cache."""
+    try:
+        executed = execute_in_smoke_mode(path, wheel_install, tmp_path, monkeypatch)
+    except Exception as error:  # the browser check of the book reports it instead of executing it again
+        (executed_notebooks / f"{path.stem}.failed").write_text(f"{type(error).__name__}: {error}"[:4000])
+        raise
+    shutil.copy2(executed, executed_notebooks / path.name)  # for tests/test_zz_book_browser.py
+    lib = wheel_install.site / "clipaac_lib"
     assert list(lib.glob("__pycache__/__init__.*.pyc")), "the kernel did not import clipaac_lib from the wheel"
 
 

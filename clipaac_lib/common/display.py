@@ -2,7 +2,8 @@
 
 :func:`significant` formats every number of a pandas table with ``digits`` significant digits (so a
 learning rate of 1e-05 stays 1e-05 instead of rounding to 0.0, and a loss of 2.718281 reads 2.72);
-missing values read "–", and text is left alone. The result is for display only (strings). Used by
+missing values read "–", numbers of ``digits`` or more integer digits are shown whole with
+thousands separators ("1,200", not "1.2e+03"), and text is left alone. The result is for display only (strings). Used by
 the notebooks' tables, e.g. ``notebooks/05_train.ipynb``.
 """
 
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 
-__all__ = ["fmt_significant", "significant"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["fmt_significant", "significant", "png_bytes"]
 
 Table = TypeVar("Table", pd.DataFrame, pd.Series)
 
@@ -25,7 +29,9 @@ def fmt_significant(value: object, digits: int = 3) -> str:
         return "–"
     if isinstance(value, bool) or not isinstance(value, Real):
         return str(value)
-    if float(value).is_integer() and abs(value) < 10**digits:
+    if abs(float(f"{float(value):.{digits}g}")) >= 10**digits:  # a count or a large score: every integer digit, grouped ("24,420")
+        return f"{float(value):,.0f}"
+    if float(value).is_integer():
         return str(int(value))
     return f"{float(value):.{digits}g}"
 
@@ -35,3 +41,13 @@ def significant(table: Table, digits: int = 3) -> Table:
     if digits < 1:
         raise ValueError(f"digits must be at least 1, got {digits}")
     return table.map(lambda v: fmt_significant(v, digits))
+
+
+def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
+    """``fig`` as PNG bytes: to show a figure drawn without pyplot (``IPython.display.Image``) or paste
+    it into another page of the book (the report). Notebooks: ``02_architecture``, ``06_ablations``."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()

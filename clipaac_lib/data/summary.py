@@ -123,18 +123,24 @@ def _synthetic_tables(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame |
 
 
 def plot_summary(summary: DatasetSummary) -> Figure:
-    """Seaborn figure: caption lengths per split, and event counts (synthetic) or top words."""
+    """Seaborn figure: caption lengths per split, and event counts (synthetic) or top words; the
+    split legend of the event panel sits outside its axes, never over the bars.
+    Notebook: ``notebooks/01_data.ipynb``."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
     sns.histplot(data=summary.caption_lengths, x="words", hue="split", discrete=True, multiple="dodge",
                  shrink=0.8, stat="percent", common_norm=False, ax=left)
-    left.set(title="Caption length (words, normalised)", xlabel="words per caption", ylabel="% of the split's captions")
+    left.set(title="Caption length (words, normalised)", xlabel="words per caption",
+             ylabel="% of the split's captions")
+    if left.get_legend() is not None:
+        sns.move_legend(left, "upper left", frameon=False)
     if summary.events is not None:
         long = summary.events.reset_index().melt(id_vars="event", var_name="split", value_name="clips")
         sns.barplot(data=long, y="event", x="clips", hue="split", ax=right)
         right.set(title="Clips containing each event type", xlabel="clips", ylabel="")
+        sns.move_legend(right, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # not over the bars
     else:
         sns.barplot(data=summary.words.head(20), y="word", x="count", ax=right, color="C0")
         right.set(title="Most frequent caption words", xlabel="count", ylabel="")

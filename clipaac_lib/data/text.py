@@ -114,7 +114,19 @@ class Vocabulary:
     unk_id: ClassVar[int] = UNK_ID
 
     def __len__(self) -> int:
+        """Entries: the words and the four special tokens (the decoder's output size)."""
         return len(self.words)
+
+    @property
+    def n_words(self) -> int:
+        """Caption words, without the four special tokens (``len(self) - 4``)."""
+        return len(self.words) - len(SPECIALS)
+
+    def describe(self) -> str:
+        """``"131 words + 4 special tokens (<pad> <bos> <eos> <unk>) = 135 entries"``: one sentence
+        that keeps the two counts apart. Notebooks: ``01_data`` and ``02_architecture``."""
+        return (f"{self.n_words} words + {len(SPECIALS)} special tokens ({' '.join(SPECIALS)}) "
+                f"= {len(self)} entries")
 
     def __contains__(self, word: object) -> bool:
         return word in self._index

@@ -13,13 +13,12 @@ Explained in ``notebooks/06_ablations.ipynb`` and the report page ``book/report.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
+from clipaac_lib.common import png_bytes  # re-exported: the report pastes figures with it
 from clipaac_lib.experiments.paper import TABLE1, TABLE2
 from clipaac_lib.metrics import METRIC_KEYS
 
@@ -94,11 +93,6 @@ def paper_score(system: int, metric: str = "cider_d") -> float:
     return tables[system][1][METRIC_KEYS.index(metric)]
 
 
-def png_bytes(fig: plt.Figure, dpi: int = 100) -> bytes:
-    """``fig`` as PNG bytes (to paste a figure into another page of the book, e.g. the report)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 

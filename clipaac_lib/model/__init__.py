@@ -25,6 +25,7 @@ from clipaac_lib.model.config import CLIP_TEMPERATURE, AudioConfig, DecoderConfi
 from clipaac_lib.model.decode import DecodeConfig, DecodeResult, beam_search, greedy_search, search
 from clipaac_lib.model.decoder import CaptionDecoder
 from clipaac_lib.model.esresnext import ESResNeXtFBSP
+from clipaac_lib.model.figure import architecture_figure, architecture_labels
 from clipaac_lib.model.frontend import blackman_harris
 from clipaac_lib.model.inspection import (
     count_parameters,
@@ -84,4 +85,6 @@ __all__ = [
     "parameter_counts",
     "plot_window_and_tone",
     "record_output_shapes",
+    "architecture_figure",
+    "architecture_labels",
 ]
