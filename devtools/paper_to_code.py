@@ -16,7 +16,7 @@ from pathlib import Path
 
 from clipaac_lib.common.fileio import atomic_write_text
 from devtools import REPO_ROOT
-from devtools.paper_to_code_rows import ROWS, SILENT, Row, resolve
+from devtools.paper_to_code_rows import DEVIATION, ROWS, SILENT, Row, resolve
 
 __all__ = ["SOURCE_URL", "source_file", "test_exists", "render_markdown", "main"]
 
@@ -79,6 +79,7 @@ def render_markdown(rows: Sequence[Row] = ROWS, source_url: str = SOURCE_URL) ->
 
     """
     open_rows = [row for row in rows if row.is_open]
+    deviations = [row for row in rows if row.is_deviation]
     out = [
         "# Paper to code",
         "",
@@ -94,7 +95,8 @@ def render_markdown(rows: Sequence[Row] = ROWS, source_url: str = SOURCE_URL) ->
         f"{SILENT} in the Paper column marks an open choice: the paper does not say, or says it ambiguously "
         "(the quote follows). There the Ours column gives our default and why; most of these are fields of "
         f"`TrainConfig` that a run can change. {len(rows)} rows, {len(open_rows)} open choices, listed again "
-        "at the end.",
+        f"at the end. {DEVIATION} marks the {len(deviations)} places where we knowingly do something other "
+        "than the paper says; the Ours column says what and why, and they are listed at the end too.",
         "",
         "This page is generated from `devtools.paper_to_code_rows.ROWS` by "
         "`python -m devtools.paper_to_code book/paper_to_code.md`. The test suite checks that each linked "
@@ -107,6 +109,9 @@ def render_markdown(rows: Sequence[Row] = ROWS, source_url: str = SOURCE_URL) ->
         cells = [f"{row.item} (§{row.section})", row.paper, row.ours]
         out.append("| " + " | ".join([*map(_cell, cells), _code_link(row, source_url), _test_link(row, source_url)])
                    + " |")
+    out += ["", "## Deviations from the paper", ""]
+    for row in deviations:
+        out.append(f"- **{_cell(row.item)}** (§{row.section}): {_cell(row.ours)} {_code_link(row, source_url)}")
     out += ["", "## Open choices", ""]
     for row in open_rows:
         out.append(f"- **{_cell(row.item)}** (§{row.section}): {_cell(row.ours)} {_code_link(row, source_url)}")

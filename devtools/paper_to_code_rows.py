@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-__all__ = ["SILENT", "Row", "ROWS", "resolve"]
+__all__ = ["SILENT", "DEVIATION", "Row", "ROWS", "resolve"]
 
 #: How ``Row.paper`` marks an open choice.
 SILENT = "**silent**"
+#: How ``Row.paper`` marks a place where we knowingly do something other than the paper says.
+DEVIATION = "**deviation**"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class Row:
         """True for an open choice (the paper is silent or ambiguous)."""
         return self.paper.startswith(SILENT)
 
+    @property
+    def is_deviation(self) -> bool:
+        """True where we do something other than what the paper says (``ours`` says why)."""
+        return self.paper.startswith(DEVIATION)
+
 
 _TC = "clipaac_lib.train.config.TrainConfig."
 _LOSS = "clipaac_lib.model.losses."
@@ -66,9 +73,11 @@ ROWS: tuple[Row, ...] = (
     Row("Audio head: ESResNeXt", "2.1", '"we employ the ESResNeXt [14] model"',
         "AudioCLIP's ESResNeXt-fbsp, rewritten with its parameter names so that its checkpoint loads.",
         "clipaac_lib.model.esresnext.ESResNeXtFBSP", _T_ESR + "test_audio_head_state_dict_is_audioclip_layout"),
-    Row("Time-frequency transform", "2.1", f'{SILENT} — "log-power spectrogram using Short-Time Fourier Transform"',
-        "AudioCLIP's learnable frequency B-spline (fbsp) transform, a DFT at initialisation: the pre-trained "
-        "ESResNeXt-fbsp [14] was trained with it.",
+    Row("Time-frequency transform", "2.1",
+        f'{DEVIATION} — "log-power spectrogram using Short-Time Fourier Transform"',
+        "Not a fixed STFT: AudioCLIP's learnable frequency B-spline (fbsp) transform, a DFT at initialisation "
+        "that then trains with the network. Why: the pre-trained ESResNeXt-fbsp [14] the paper starts from "
+        "was trained with it, and its weights include the transform's.",
         "clipaac_lib.model.frontend.LinearFBSP",
         "tests/test_model_frontend.py::test_fbsp_at_initialisation_is_a_fourier_transform"),
     Row("Log-power spectrogram", "2.1", '"converted to a log-power spectrogram"',
@@ -89,9 +98,9 @@ ROWS: tuple[Row, ...] = (
         "Four ResNeXt stages, each output multiplied by an attention map of the stage's input (max-pool, depthwise "
         "and pointwise convolution, BatchNorm, sigmoid), as in AudioCLIP's code.",
         "clipaac_lib.model.esresnext.Attention2d", _T_ESR + "test_attention_blocks_gate_each_stage_and_the_pooled_vector"),
-    Row("Bottlenecks per block", "2.1", f'{SILENT} — "the first path contains 3 stacked bottlenecks"',
-        "(3, 4, 6, 3), ResNeXt-50 32x4d: the layout of the AudioCLIP checkpoint the paper starts from (3 in every "
-        "block would not load it).",
+    Row("Bottlenecks per block", "2.1", f'{DEVIATION} — "the first path contains 3 stacked bottlenecks"',
+        "(3, 4, 6, 3) bottlenecks in the four blocks, ResNeXt-50 32x4d, not 3 in each. Why: it is the layout "
+        "of the AudioCLIP checkpoint the paper initialises from; 3 in every block would not load it.",
         "clipaac_lib.model.config.AudioConfig.layers", _T_ESR + "test_paper_audio_head_has_32_1_million_parameters"),
     Row("Average pooling and a linear layer to L", "2.1", '"an average pooling layer and a linear layer"',
         "Global average pooling, gated by AudioCLIP's fifth attention map, then the linear layer `fc` to L.",
@@ -125,9 +134,12 @@ ROWS: tuple[Row, ...] = (
     Row("Algorithm 1, step 2: initialise the temperature", "2.2", '"Initialize temperature parameter t"',
         "A parameter `logit_scale_at` = log(1/t); 1/t = clamp(exp(logit_scale_at), 1, 100) as in AudioCLIP.",
         _MODEL + "logit_scale", _T_MODEL + "test_training_forward_returns_logits_embeddings_and_scale"),
-    Row("Temperature: learned or fixed", "2.2", SILENT,
-        "Learned, as in CLIP and AudioCLIP, with 1/t clamped to [1, 100]; it trains in the encoder's group.",
-        _MODEL + "logit_scale", _T_LOSS + "test_gradients_reach_the_temperature"),
+    Row("Temperature: learned or fixed", "2.2",
+        f'{DEVIATION} — "Initialize temperature parameter t" (a parameter, so learned)',
+        "A parameter in the encoder's group, with 1/t clamped to [1, 100] as in AudioCLIP. From an AudioCLIP "
+        "checkpoint it starts at 1/t = 100, the clamp's edge, where its gradient is exactly 0 (notebook 3): "
+        "there it never moves, so in effect it is fixed. From t = 0.07 (other inits) it is learned.",
+        _MODEL + "logit_scale", _T_LOSS + "test_the_temperature_gets_no_gradient_at_audioclips_clamp"),
     Row("Temperature: initial value", "2.2", f'{SILENT} — "Initialize temperature parameter t"',
         "t = 0.07, CLIP's initial value, unless an AudioCLIP checkpoint sets it.",
         _TC + "temperature_init", _T_KNOB + "test_temperature_init"),
@@ -337,9 +349,10 @@ ROWS: tuple[Row, ...] = (
         "clipaac_lib.train.frozen.training_audio_cache",
         "tests/test_train_frozen.py::test_the_cache_gives_the_plain_steps_losses_and_weights"),
     Row("Seeds and noise", "4", SILENT,
-        "Each system runs over seeds; a difference is an effect only beyond twice the seed spread, then labelled "
-        "reproduced or not reproduced (else within noise).",
-        "clipaac_lib.experiments.findings.label_findings", "tests/test_findings.py::test_label"),
+        "Every system runs the same seeds; each finding is the mean paired CIDEr-D difference over seeds with "
+        "a 95 % interval counting seed noise and test-clip noise (paired bootstrap), labelled reproduced, "
+        "contradicted or undecided; the interval's half-width is the smallest detectable effect.",
+        "clipaac_lib.experiments.paired.paired_findings", "tests/test_paired.py::test_paired_findings_by_hand"),
     Row("Figure 2: similarity after softmax", "4.2", f'{SILENT} — "cosine similarity (after softmax)"',
         "A softmax over captions: row i is clip i against the captions of all clips, scaled by 1/t.",
         "clipaac_lib.model.analysis.similarity_matrix", "tests/test_analysis.py::test_similarity_matrix_matches_hand_computation"),

@@ -79,6 +79,19 @@ def test_gradients_reach_the_temperature() -> None:
     assert param.grad.item() == pytest.approx(numeric, rel=1e-5)
 
 
+def test_the_temperature_gets_no_gradient_at_audioclips_clamp() -> None:
+    """AudioCLIP's checkpoint stores logit_scale_at = log(100); in float32 exp of it is just above the
+    clamp's upper bound 100, so the clamp passes no gradient: started there, 1/t never moves."""
+    audio, text = torch.randn(5, 8), torch.randn(5, 8)
+    param = torch.tensor(math.log(100.0), requires_grad=True)  # float32, as the model's parameter
+    assert param.exp().item() > 100.0
+    contrastive_loss(audio, text, param.exp().clamp(1, 100)).backward()
+    assert param.grad is not None and param.grad.item() == 0.0
+    inside = torch.tensor(math.log(99.0), requires_grad=True)  # just inside the clamp: a gradient
+    contrastive_loss(audio, text, inside.exp().clamp(1, 100)).backward()
+    assert inside.grad.abs() > 0
+
+
 def test_contrastive_loss_rejects_mismatched_batches() -> None:
     with pytest.raises(ValueError, match=r"\(4, 8\) and \(3, 8\)"):
         contrastive_loss(torch.randn(4, 8), torch.randn(3, 8), 10.0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devtools.paper_to_code import main, render_markdown, source_file, test_exists
-from devtools.paper_to_code_rows import ROWS, SILENT, resolve
+from devtools.paper_to_code_rows import DEVIATION, ROWS, SILENT, resolve
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "book" / "paper_to_code.md"
@@ -86,6 +86,17 @@ def test_open_choices_say_what_we_chose() -> None:
             "select_checkpoint", "length_penalty", "run_split", "TABLE1", "DecoderConfig"} <= knobs
 
 
+def test_known_deviations_are_labelled_as_such() -> None:
+    """The three places where the code departs from the paper's text are marked, not called silent."""
+    marked = {row.item for row in ROWS if row.is_deviation}
+    assert {"Time-frequency transform", "Bottlenecks per block", "Temperature: learned or fixed"} <= marked
+    for row in ROWS:
+        assert not (row.is_deviation and row.is_open), row.item
+        if row.is_deviation:
+            assert "Why" in row.ours or "why" in row.ours or "in effect" in row.ours, row.item
+    assert DEVIATION in render_markdown()
+
+
 def test_page_is_up_to_date() -> None:
     """Regenerate with ``python -m devtools.paper_to_code book/paper_to_code.md``."""
     assert PAGE.read_text(encoding="utf-8") == render_markdown(), (
@@ -105,6 +116,8 @@ def test_page_has_one_table_with_a_row_per_entry_and_the_open_choices() -> None:
         assert "https://github.com/clipaac/clipaac/blob/main/clipaac_lib/" in cells[3]
         assert f"tests/{row.test.split('::')[0].removeprefix('tests/')}" in cells[4]
     assert "contrastive_loss`](https://github.com/clipaac/clipaac/blob/main/clipaac_lib/model/losses.py)" in page
+    deviations = page.split("## Deviations from the paper", 1)[1].split("## Open choices", 1)[0]
+    assert deviations.count("\n- **") == sum(row.is_deviation for row in ROWS)
     opened = page.split("## Open choices", 1)[1]
     assert opened.count("\n- **") == sum(row.is_open for row in ROWS)
     assert "<unk>" not in page.replace("`<unk>`", "")  # escaped outside code, or MyST reads it as HTML
