@@ -52,6 +52,10 @@ def test_per_clip_scores_are_cached_for_the_same_captions(tmp_path):
     assert run_per_clip(run, evaluate=fake).tolist() == [0.9] and fake.calls == 2
     with pytest.raises(FileNotFoundError, match="no test captions"):
         run_per_clip(tmp_path / "empty", evaluate=fake)
+    limited = tmp_path / "smoke" / "eval-beam2-len8-lp1-test-first4"  # a limited test split (smoke mode)
+    limited.mkdir(parents=True)
+    (limited / "captions.json").write_text(json.dumps(rows))
+    assert run_per_clip(tmp_path / "smoke", evaluate=fake).tolist() == [0.9]
 
 
 def test_paired_findings_by_hand(tmp_path):
@@ -69,6 +73,9 @@ def test_paired_findings_by_hand(tmp_path):
     assert init["detectable"] == pytest.approx(0.0, abs=1e-9)  # the same difference everywhere
     assert init["label"] == "reproduced" and init["paper_diff"] == pytest.approx(0.394 - 0.060)
     assert table.loc["batch", "label"] == "not run"
+    assert np.isnan(table.loc["batch", ["ours_diff", "low", "high", "detectable"]].astype(float)).all()
+    only_not_run = paired_findings(records, findings=findings[1:], evaluate=Fake())  # the columns stay
+    assert {"ours_diff", "low", "high", "detectable", "seeds", "label"} <= set(only_not_run.columns)
     lines = describe_paired(table)
     assert lines[0].startswith("init: paper +0.334 CIDEr-D; ours +0.300") and "3 paired seeds" in lines[0]
     assert lines[1] == "batch: paper +0.013 CIDEr-D; ours not run"

@@ -55,7 +55,9 @@ def run_per_clip(run_dir: str | Path, metric: str = "cider_d", *, evaluate: Eval
     per-clip values average to the run's corpus score.
     """
     run_dir = Path(run_dir)
-    captions_files = sorted(run_dir.glob("eval-*-test/captions.json"))
+    # eval-<decoding>-test/, or eval-<decoding>-test-first<N>/ when the test split was limited (smoke mode)
+    captions_files = sorted(run_dir.glob("eval-*-test/captions.json")) + sorted(
+        run_dir.glob("eval-*-test-first*/captions.json"))
     captions_files = [p for p in captions_files if "untrained" not in p.parent.name]
     if not captions_files:
         raise FileNotFoundError(f"{run_dir} has no test captions (eval-*-test/captions.json): evaluate the run "
@@ -101,7 +103,8 @@ def paired_findings(records: pd.DataFrame, metric: str = "cider_d", *,
         better, worse = _runs_by_seed(records, finding.system_better), _runs_by_seed(records, finding.system_worse)
         common = sorted(set(better) & set(worse))
         if not common:
-            rows.append({**row, "label": "not run", "seeds": 0})
+            rows.append({**row, "ours_diff": np.nan, "low": np.nan, "high": np.nan, "detectable": np.nan,
+                         "seeds": 0, "clips": 0, "label": "not run"})  # same columns as a decided row
             continue
         a = {s: run_per_clip(better[s], metric, evaluate=evaluate) for s in common}
         b = {s: run_per_clip(worse[s], metric, evaluate=evaluate) for s in common}
