@@ -34,6 +34,7 @@ import numpy as np
 
 from clipaac_lib.common import paths
 from clipaac_lib.common.fileio import atomic_open, atomic_write_bytes, atomic_write_json
+from clipaac_lib.common.progress import progress_disabled
 
 __all__ = [
     "INDEX_VERSION",
@@ -165,7 +166,8 @@ def load_index(
     if not fresh:
         if not build:
             return None
-        print(f"clipaac: indexing METEOR's paraphrase table into {folder} (once, about 20 s)", file=sys.stderr)
+        if not progress_disabled():  # a console note; a page built with TQDM_DISABLE=1 keeps no stderr box
+            print(f"clipaac: indexing METEOR's paraphrase table into {folder} (once, about 20 s)", file=sys.stderr)
         build_index(table, folder)
     return ParaphraseIndex(folder)
 
