@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from clipaac_lib.common import fmt_significant, significant
+from clipaac_lib.common import PlainText, fmt_significant, significant
 
 
 @pytest.mark.parametrize(("value", "shown"), [
@@ -26,3 +26,12 @@ def test_tables_keep_their_shape_and_text():
     assert significant(pd.Series([0.123456]), digits=2).tolist() == ["0.12"]
     with pytest.raises(ValueError, match="digits"):
         significant(frame, digits=0)
+
+
+def test_plain_text_is_shown_without_quotes():
+    from IPython.core.formatters import PlainTextFormatter
+
+    text = PlainText("1 epoch(s) on 200 training clips")
+    assert PlainTextFormatter()(text) == "1 epoch(s) on 200 training clips"  # what myst-nb's glue pastes
+    assert PlainTextFormatter()("1 epoch") == "'1 epoch'"  # a plain str would be quoted
+    assert str(text) == repr(text) == "1 epoch(s) on 200 training clips"

@@ -11,7 +11,7 @@
 
 from clipaac_lib.common.constants import AUDIOCLIP_SAMPLE_RATE, BOS_ID, EOS_ID, PAD_ID, SAMPLE_RATE, UNK_ID
 from clipaac_lib.common.devices import resolve_device
-from clipaac_lib.common.display import fmt_significant, png_bytes, significant
+from clipaac_lib.common.display import PlainText, fmt_significant, png_bytes, significant
 from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, file_hash, verify
 from clipaac_lib.common.fileio import atomic_open, atomic_write_bytes, atomic_write_json, atomic_write_text
 from clipaac_lib.common.paths import cache_dir, subdir
@@ -34,6 +34,7 @@ __all__ = [
     "cache_dir",
     "download",
     "file_hash",
+    "PlainText",
     "fmt_significant",
     "png_bytes",
     "from_known_fields",

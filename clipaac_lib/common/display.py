@@ -18,7 +18,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["fmt_significant", "significant", "png_bytes"]
+__all__ = ["PlainText", "fmt_significant", "significant", "png_bytes"]
 
 Table = TypeVar("Table", pd.DataFrame, pd.Series)
 
@@ -51,3 +51,21 @@ def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
+
+
+class PlainText:
+    """Text whose representation is the text itself, without quotes: ``glue("budget", PlainText("1 epoch"))``
+    pastes ``1 epoch`` into a page, where a ``str`` would paste ``'1 epoch'`` (myst-nb pastes the
+    ``text/plain`` repr). Notebook: ``06_ablations`` (the grid's budget in the report)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = str(text)
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:  # IPython's pretty printer
+        printer.text(self.text)  # type: ignore[attr-defined]
