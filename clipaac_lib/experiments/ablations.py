@@ -239,8 +239,8 @@ def plot_systems(summary: pd.DataFrame, metric: str = "cider_d", *, reference: i
 
     The axis spans the systems' values, so their differences are visible. Each baseline
     (:mod:`~clipaac_lib.experiments.baselines`) is a vertical line when it lies near that range and,
-    when it lies far outside (the human score, typically), an arrow at the edge with its value, so that
-    it does not squash the comparison. The ``reference`` system is drawn darker."""
+    when it lies far outside (the human score, typically), a legend entry with its value and the side it
+    lies off the axis, so that it does not squash the comparison. The ``reference`` system is drawn darker."""
     systems = list(summary.index)
     means = summary[f"{metric}_mean"].to_numpy(dtype=float)
     sds = np.nan_to_num(summary[f"{metric}_sd"].to_numpy(dtype=float))
@@ -266,17 +266,15 @@ def plot_systems(summary: pd.DataFrame, metric: str = "cider_d", *, reference: i
     for (name, value), style in zip(lines.items(), (":", "--", "-."), strict=False):
         if name in near:
             ax.axvline(value, color="tab:red", linestyle=style, linewidth=1, label=f"{name}: {value:.2f}")
-        else:  # far outside: an arrow at the edge, pointing at it
-            left = value < lo
-            ax.annotate(f"{'← ' if left else ''}{name} {value:.2f}{'' if left else ' →'}",
-                        xy=(0.01 if left else 0.99, 0.01), xycoords="axes fraction",
-                        ha="left" if left else "right", va="bottom", fontsize=8, color="tab:red")
+        else:  # far outside: a legend entry saying so (an annotation inside the axes could cover a dot)
+            side = "← left" if value < lo else "right →"
+            ax.plot([], [], " ", label=f"{name}: {value:.2f} (off the axis, {side})")
     ax.set_xlim(lo, hi)
     ax.set_yticks(y, [system_name(int(s)) + (" (reference)" if s == reference else "") for s in systems])
     ax.invert_yaxis()
     ax.set(xlabel=f"{METRIC_NAMES.get(metric, metric)} on the test clips (mean ± sd over seeds)", title=title)
     ax.grid(axis="x", alpha=0.3)
-    if near:
+    if len(lines):
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="baselines", title_fontsize=8)
     fig.tight_layout()
     return fig
