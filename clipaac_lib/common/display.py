@@ -29,11 +29,12 @@ def fmt_significant(value: object, digits: int = 3) -> str:
         return "–"
     if isinstance(value, bool) or not isinstance(value, Real):
         return str(value)
-    if abs(float(f"{float(value):.{digits}g}")) >= 10**digits:  # a count or a large score: every integer digit, grouped ("24,420")
+    shown = f"{float(value):.{digits}g}"
+    if abs(float(shown)) >= 10**digits:  # a count or a large score: every integer digit ("24,420")
         return f"{float(value):,.0f}"
     if float(value).is_integer():
         return str(int(value))
-    return f"{float(value):.{digits}g}"
+    return shown
 
 
 def significant(table: Table, digits: int = 3) -> Table:
@@ -66,6 +67,3 @@ class PlainText:
 
     def __str__(self) -> str:
         return self.text
-
-    def _repr_pretty_(self, printer: object, cycle: bool) -> None:  # IPython's pretty printer
-        printer.text(self.text)  # type: ignore[attr-defined]

@@ -56,8 +56,7 @@ def run_per_clip(run_dir: str | Path, metric: str = "cider_d", *, evaluate: Eval
     """
     run_dir = Path(run_dir)
     # eval-<decoding>-test/, or eval-<decoding>-test-first<N>/ when the test split was limited (smoke mode)
-    captions_files = sorted(run_dir.glob("eval-*-test/captions.json")) + sorted(
-        run_dir.glob("eval-*-test-first*/captions.json"))
+    captions_files = sorted(run_dir.glob("eval-*-test*/captions.json"))
     captions_files = [p for p in captions_files if "untrained" not in p.parent.name]
     if not captions_files:
         raise FileNotFoundError(f"{run_dir} has no test captions (eval-*-test/captions.json): evaluate the run "
