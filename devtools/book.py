@@ -8,7 +8,10 @@ Repository tooling, not part of the installed ``clipaac_lib`` package. From the 
    pretrained encoder, then 6 epochs, with progress bars on the console. Jupyter Book shows nothing while
    a notebook executes, so the longest single job of a cold build runs here, where it can be watched;
    notebook 5 then finds the finished run in the cache (reused, never trained twice);
-3. vendors the JavaScript that pages would otherwise load from CDNs (RequireJS and the ipywidgets
+3. trains notebook 6's grid (its parameters: every system of Tables 1-2 over seeds, with the
+   equal-steps batch-4 run), printing the expected time first, in worker processes with one progress
+   bar (:func:`prepare_grid`); notebook 6 then finds every run;
+4. vendors the JavaScript that pages would otherwise load from CDNs (RequireJS and the ipywidgets
    embed manager for widgets, MathJax 3 for equations) into ``book/_vendor`` from the npm registry,
    once. ``_config.yml`` lists that folder in ``html_static_path`` and points myst-nb and Sphinx at the
    local copies, so the rendered site works when opened with no network.
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from devtools import REPO_ROOT
 
-__all__ = ["VENDORED", "prepare", "prepare_default_run", "notebook_defaults_run", "vendor_javascript", "main"]
+__all__ = ["VENDORED", "prepare", "prepare_default_run", "prepare_grid", "notebook_defaults_run", "vendor_javascript", "main"]
 
 REPO = REPO_ROOT
 VENDOR_DIR = REPO / "book" / "_vendor"
@@ -103,11 +106,45 @@ def prepare_default_run(repo: Path = REPO) -> None:
     print(f"default run ready: {result.run_dir} ({'reused' if result.reused else 'trained'})")
 
 
+#: Seconds per epoch of one batch-8 run on the full synthetic set (1 500 pairs), two one-thread workers
+#: on this project's 2-core machine: 31 s of wall time per run-epoch, measured 2026-12-03 (the grid's
+#: 4-epoch runs took 235-312 s each, two at a time). Only for the printed expectation.
+GRID_SECONDS_PER_RUN_EPOCH = 31.0
+
+
+def prepare_grid(repo: Path = REPO) -> None:
+    """Train notebook 6's grid now (its parameters cell's values), with a console progress bar and the
+    expected time printed first; notebook 6 then finds every run."""
+    from clipaac_lib import experiments as ex
+    from clipaac_lib.train import TrainConfig, find_run
+
+    p = notebook_defaults_run(repo / "notebooks" / "06_ablations.ipynb")
+    common = dict(dataset=p["dataset"], model_config=p["model_config"], device=p["device"], smoke=p["smoke"],
+                  num_epochs=p["num_epochs"], limit_train_clips=p["limit_train_clips"], eval_untrained=False,
+                  validate_every=1)
+    tables, seeds = ex.parse_tables(p["run_tables"]), ex.parse_seeds(p["seeds"])
+    seeded = ex.seeded_systems(p["seeded"])
+    jobs = [*(ex.table1_jobs(**common) if "1" in tables else []), *(ex.table2_jobs(**common) if "2" in tables else [])]
+    jobs = ex.select_systems(jobs, p["systems"])
+    epochs = TrainConfig(**common).resolved().num_epochs
+    jobs += ex.equal_steps_jobs([j for j in jobs if j.system >= 5], epochs)
+    configs = [job.config(s) for job in jobs for s in (seeds if seeded is None or job.system in seeded else seeds[:1])]
+    configs = [c for c in configs if ex.ablations.init_available(c)]  # the paper model without its files: 6 says so
+    todo = {c.run_hash(): c for c in configs if find_run(c) is None}
+    run_epochs = sum(c.resolved().num_epochs * (0.25 if c.freeze_encoder else 1.0) for c in todo.values())
+    workers = p["workers"] or ex.default_workers(p["device"])
+    minutes = run_epochs * GRID_SECONDS_PER_RUN_EPOCH * 2 / max(workers, 1) / 60
+    print(f"notebook 6's grid: {len(todo)} of {len(set(c.run_hash() for c in configs))} runs to train, "
+          f"{workers} worker(s); expected about {minutes:.0f} min on a 2-core CPU (much less on a GPU)")
+    ex.train_all(configs, workers, desc="notebook 6's grid")
+
+
 def prepare(repo: Path = REPO) -> None:
     """Everything the offline book build of the repository at ``repo`` needs."""
     vendor_javascript(repo / "book" / "_vendor")
     prepare_data()
     prepare_default_run(repo)
+    prepare_grid(repo)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,3 +26,26 @@ def test_a_notebook_that_differs_is_left_to_train_itself(monkeypatch: pytest.Mon
     monkeypatch.setattr(train_package, "train", lambda config: pytest.fail("must not train"))
     book.prepare_default_run()
     assert "differ" in capsys.readouterr().out
+
+
+def test_the_prepared_grid_is_notebook_6s(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """What ``make book`` trains before rendering: every system of Tables 1-2 for each of notebook 6's
+    seeds (systems 4 and 8 one run) and the equal-steps batch-4 run, validating every epoch; the
+    expected time is printed first."""
+    import clipaac_lib.train as train_package
+    from clipaac_lib import experiments as ex
+
+    captured: list[list[TrainConfig]] = []
+    monkeypatch.setattr(train_package, "find_run", lambda config: None)
+    monkeypatch.setattr(ex, "train_all", lambda configs, workers, desc: captured.append(list(configs)))
+    book.prepare_grid()
+    (configs,) = captured
+    params = book.notebook_defaults_run(book.REPO / "notebooks" / "06_ablations.ipynb")
+    seeds = ex.parse_seeds(params["seeds"])
+    assert len(configs) == (10 + 1) * len(seeds)  # systems 1-10, and 7 at equal steps
+    assert len({c.run_hash() for c in configs}) == (9 + 1) * len(seeds)  # 4 = 8
+    assert all(c.validate_every == 1 and c.num_epochs == params["num_epochs"] for c in configs
+               if not (c.batch_size == 4 and c.num_epochs != params["num_epochs"]))
+    steps = [c for c in configs if c.batch_size == 4 and c.num_epochs == params["num_epochs"] // 4]
+    assert len(steps) == len(seeds)
+    assert "expected about" in capsys.readouterr().out

@@ -99,7 +99,7 @@ def test_five_distinct_captions_of_8_to_20_words_that_name_exactly_the_audible_s
     for split in ("development", "validation", "evaluation"):
         with open(default_set / f"clotho_captions_{split}.csv", newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))[1:]
-        assert len(rows) == len(scenes[split]) == {"development": 240, "validation": 60, "evaluation": 60}[split]
+        assert len(rows) == len(scenes[split]) == {"development": 240, "validation": 60, "evaluation": 300}[split]
         for row, scene in zip(rows, scenes[split], strict=True):
             assert row[0] == scene["file_name"]
             captions = row[1:]

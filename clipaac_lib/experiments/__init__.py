@@ -6,6 +6,8 @@
 - :mod:`~clipaac_lib.experiments.report`: the baselines and plain-language verdicts of one run;
 - :mod:`~clipaac_lib.experiments.ablations`: every system of Tables 1 and 2 as training jobs over seeds;
 - :mod:`~clipaac_lib.experiments.findings`: the paper's four findings and seed statistics;
+- :mod:`~clipaac_lib.experiments.curves`: the grid's validation curves and batch size at equal steps;
+- :mod:`~clipaac_lib.experiments.parallel`: independent runs in one-thread worker processes;
 - :mod:`~clipaac_lib.experiments.intervals` and :mod:`~clipaac_lib.experiments.paired`: each finding
   decided seed by seed, with a 95 % interval, a label and the design's detectable effect.
 
@@ -33,6 +35,16 @@ from clipaac_lib.experiments.ablations import (
     table2_jobs,
 )
 from clipaac_lib.experiments.baselines import Baselines, compute_baselines, gap_share
+from clipaac_lib.experiments.curves import (
+    CURVE_METRIC,
+    EQUAL_STEPS_FINDING,
+    equal_steps_epochs,
+    equal_steps_job,
+    equal_steps_jobs,
+    grid_curves,
+    last_epoch_change,
+    plot_curves,
+)
 from clipaac_lib.experiments.findings import (
     FINDINGS,
     Finding,
@@ -55,9 +67,20 @@ from clipaac_lib.experiments.paper import (
     paper_table3,
     system_name,
 )
+from clipaac_lib.experiments.parallel import default_workers, train_all
 from clipaac_lib.experiments.report import event_coverage, run_baselines, run_verdicts
 
 __all__ = [
+    "CURVE_METRIC",
+    "EQUAL_STEPS_FINDING",
+    "equal_steps_epochs",
+    "equal_steps_job",
+    "equal_steps_jobs",
+    "grid_curves",
+    "last_epoch_change",
+    "plot_curves",
+    "train_all",
+    "default_workers",
     "FINDINGS",
     "GRID_RECIPE",
     "METRIC_NAMES",

@@ -34,6 +34,7 @@ from clipaac_lib.common.progress import tqdm
 from clipaac_lib.experiments.baselines import CONSTANT_ROW, MODEL_ROW, Baselines, gap_share
 from clipaac_lib.experiments.findings import ALIASES, seed_table
 from clipaac_lib.experiments.paper import METRIC_NAMES, TABLE1, TABLE2, system_name
+from clipaac_lib.experiments.parallel import train_all
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.model.analysis import similarity_matrix
 from clipaac_lib.pretrain.published import INIT_WEIGHTS, weights_present
@@ -45,8 +46,10 @@ __all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_t
            "side_by_side", "plot_systems",
            "figure2_similarities", "plot_figure2"]
 
-#: The grid's recipe in the offline book (notebook 06's parameter defaults): one epoch on 200 clips.
-GRID_RECIPE: dict[str, Any] = {"num_epochs": 1, "limit_train_clips": 200}
+#: The grid's recipe in the offline book (notebook 06's parameter defaults): every training clip, 4 epochs
+#: for every system (the validation curves in notebook 06 show whether each flattened by then; 4 epochs at
+#: batch 16 take the optimiser steps of 1 epoch at batch 4, the equal-steps comparison).
+GRID_RECIPE: dict[str, Any] = {"num_epochs": 4, "limit_train_clips": None}
 #: The paper's reference system (AudioCLIP init, fine-tuned, alpha 0.2, batch 8): Table 1's 4 = Table 2's 8.
 REFERENCE_SYSTEM = 4
 #: Scores summarised over seeds: the caption metrics the paper reports and audio-to-text recall@1.
@@ -59,9 +62,12 @@ class Job:
 
     system: int
     params: dict[str, Any] = field(default_factory=dict)
+    #: Tells apart two jobs of one system (the equal-steps batch-4 run: ``"steps"``); part of the record name.
+    tag: str = ""
 
     def name(self, seed: int) -> str:
-        return f"system{self.system:02d}-seed{seed}"
+        """The record's file stem: ``system07-seed0``, or ``system07-steps-seed0`` for a tagged job."""
+        return f"system{self.system:02d}" + (f"-{self.tag}" if self.tag else "") + f"-seed{seed}"
 
     def config(self, seed: int | None = None) -> TrainConfig:
         """The validated training configuration of this system (bad parameters fail here, by name)."""
@@ -139,7 +145,7 @@ def run_job(job: Job, seed: int, record_dir: str | os.PathLike[str], *, progress
     result = find_run(config)
     if result is None or result.scores is None:
         result = train(config)
-    record = {"system": job.system, "seed": seed, "params": job.params, "run_dir": str(result.run_dir),
+    record = {"system": job.system, "tag": job.tag, "seed": seed, "params": job.params, "run_dir": str(result.run_dir),
               "run_hash": result.run_hash, "epochs": result.epochs_completed,
               "train_seconds": result.train_seconds,
               "scores": None if result.scores is None else result.scores.to_dict()}
@@ -155,21 +161,25 @@ def _score_row(result: RunResult) -> dict[str, Any]:
 
 
 def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *, seeds: Sequence[int] = (0,),
-             seeded: Collection[int] | None = None, progress: bool = False) -> pd.DataFrame:
+             seeded: Collection[int] | None = None, progress: bool = False, workers: int = 1) -> pd.DataFrame:
     """Run every job whose encoder is available, for ``seeds``; return one row per (system, seed): its
     parameters, ``status`` ("ran" or why not), the test metrics, audio-to-text recall@1 and training time.
 
     ``seeded``: the systems that run every seed (None: all); the others run ``seeds[0]`` only, and the
     seed spread of a seeded system (the reference) stands for theirs. The per-run JSON records go to
     ``out_dir`` (default ``<cache>/ablations``); ``progress`` shows each run's own progress bars (the grid
-    always shows one bar over its runs).
+    always shows one bar over its runs). ``workers`` > 1 first trains the missing runs in that many
+    one-thread processes (:func:`~clipaac_lib.experiments.parallel.train_all`), then records them.
     """
     out_dir = Path(subdir("ablations") if out_dir is None else out_dir)
     seeds = list(seeds)
     plan = [(job, seed) for job in jobs for seed in (seeds if seeded is None or job.system in seeded else seeds[:1])]
+    if workers > 1:
+        runnable = [job.config(seed) for job, seed in plan if init_available(job.config(seed))]
+        train_all(runnable, workers, desc="ablation runs")
     rows = []
     for job, seed in tqdm(plan, desc="ablation runs (system, seed)"):
-        row: dict[str, Any] = {"system": job.system, **job.params, "seed": seed}
+        row: dict[str, Any] = {"system": job.system, "tag": job.tag, **job.params, "seed": seed}
         config = job.config(seed)
         if not init_available(config):
             row["status"] = f"not run: {INIT_WEIGHTS[config.init]} not available offline"

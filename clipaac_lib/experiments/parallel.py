@@ -1,0 +1,68 @@
+"""Independent training runs in parallel worker processes, one CPU thread each.
+
+On a 2-core CPU, two one-thread processes each training a run keep both cores busy without the
+spin-waiting of torch's two-thread pool, and overlap one run's evaluation (Java tokenizer and METEOR,
+one core) with another's training. Measured on this project's 2-core machine (``benchmarks/README.md``):
+the training steps themselves are about as fast either way (two one-thread workers: 290 ms per step
+each; one two-thread process: 133-163 ms per step alone). Each worker trains with ``cpu_threads="1"``
+(not hashed: the run is the same configuration, found later by :func:`~clipaac_lib.train.find_run`).
+Notebook: ``notebooks/06_ablations.ipynb`` (its grid), ``make book`` (which runs that grid first).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from clipaac_lib.common.progress import tqdm
+from clipaac_lib.train import TrainConfig, find_run, train
+
+__all__ = ["default_workers", "train_all"]
+
+
+def _train_one(config: TrainConfig) -> str:
+    """Worker: train ``config`` with one CPU thread unless it is finished; returns its run directory."""
+    import torch
+
+    torch.set_num_threads(1)
+    found = find_run(config)
+    result = found if found is not None and found.scores is not None else train(
+        config.replace(cpu_threads="1", progress=False))
+    return str(result.run_dir)
+
+
+def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "training runs") -> list[str]:
+    """Train every configuration of ``configs`` that has no finished, evaluated run, in ``workers``
+    processes (1: here, in this process); repeated configurations train once. Returns the run
+    directories in the order of ``configs``. A failing run raises here after the others finished."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    unique = {c.run_hash(): c for c in configs}
+    todo = {h: c for h, c in unique.items() if (f := find_run(c)) is None or f.scores is None}
+    done: dict[str, str] = {h: str(find_run(c).run_dir) for h, c in unique.items() if h not in todo}  # type: ignore[union-attr]
+    if workers == 1 or len(todo) <= 1:
+        for h, config in tqdm(list(todo.items()), desc=desc):
+            done[h] = str(train(config).run_dir)
+    else:
+        context = multiprocessing.get_context("spawn")  # no forked torch thread pools
+        errors: list[BaseException] = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(_train_one, c.replace(progress=False)): h for h, c in todo.items()}
+            for future in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({workers} workers)"):
+                try:
+                    done[futures[future]] = future.result()
+                except Exception as error:  # noqa: BLE001 (re-raised below, after the other runs)
+                    errors.append(error)
+        if errors:
+            raise errors[0]
+    return [done[c.run_hash()] for c in configs]
+
+
+def default_workers(device: str = "auto") -> int:
+    """Worker processes for a grid on ``device``: 2 on a CPU with at least 2 usable cores (one thread
+    each), else 1 (one GPU is best fed by one process)."""
+    from clipaac_lib.common.devices import resolve_device
+    from clipaac_lib.common.threads import usable_cores
+
+    return 2 if resolve_device(device).type == "cpu" and usable_cores() >= 2 else 1

@@ -1,0 +1,113 @@
+"""The grid's validation curves, the equal-steps batch comparison and the parallel training of runs
+(``clipaac_lib.experiments.curves`` and ``.parallel``), checked against hand computations and against
+training the same configurations in this process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from clipaac_lib.experiments import parallel
+from clipaac_lib.experiments.ablations import Job, table2_jobs
+from clipaac_lib.experiments.curves import (
+    EQUAL_STEPS_TAG,
+    equal_steps_epochs,
+    equal_steps_job,
+    equal_steps_jobs,
+    grid_curves,
+    last_epoch_change,
+    plot_curves,
+)
+from clipaac_lib.train import TrainConfig, find_run
+from tests.conftest import TINY_MODEL
+
+
+def test_equal_steps_epochs_match_the_optimiser_steps():
+    # 1 500 pairs: 4 epochs at batch 16 = 4 * 1500 / 16 = 375 steps = 1 epoch at batch 4 (1500 / 4)
+    assert equal_steps_epochs(4) == 1 and equal_steps_epochs(8, 16, 8) == 4 and equal_steps_epochs(12) == 3
+    with pytest.raises(ValueError, match="divisible by 4"):
+        equal_steps_epochs(6)
+
+
+def test_equal_steps_job_is_system_7_with_fewer_epochs_and_its_own_record():
+    jobs = table2_jobs(num_epochs=8)
+    (job,) = equal_steps_jobs(jobs, 8)
+    seven = next(j for j in jobs if j.system == 7)
+    assert job.system == 7 and job.params == {**seven.params, "num_epochs": 2} and job.tag == EQUAL_STEPS_TAG
+    assert job.name(0) == "system07-steps-seed0" and seven.name(0) == "system07-seed0"
+    assert job.config(0).run_hash() != seven.config(0).run_hash()
+    assert equal_steps_job(seven, 8) == job
+    assert equal_steps_jobs([j for j in jobs if j.system != 9], 8) == []  # no batch 16 to match
+    assert equal_steps_jobs(jobs, 1) == []  # a smoke run's one epoch: no whole batch-4 epoch
+
+
+def _records(tmp_path: Path, curves: dict[tuple[int, int], list[float]]) -> pd.DataFrame:
+    rows = []
+    for (system, seed), values in curves.items():
+        run = tmp_path / f"run{system}-{seed}"
+        run.mkdir()
+        history = [{"epoch": e + 1, "train_loss": 9.0, "test_caption_nll": v} for e, v in enumerate(values)]
+        (run / "history.json").write_text(json.dumps(history))
+        rows.append({"system": system, "seed": seed, "status": "ran", "run_dir": str(run)})
+    rows.append({"system": 2, "seed": 0, "status": "not run: no weights", "run_dir": None})
+    return pd.DataFrame(rows)
+
+
+def test_curves_and_the_last_epochs_share_of_the_change(tmp_path):
+    records = _records(tmp_path, {(1, 0): [2.0, 1.5, 1.2, 1.1], (1, 1): [2.2, 1.7, 1.4, 1.3],
+                                  (4, 0): [1.6, 1.3, 1.2, 1.2]})
+    curves = grid_curves(records)
+    assert len(curves) == 12 and set(curves["system"]) == {1, 4}  # the run that did not run is left out
+    flat = last_epoch_change(curves)
+    # system 1: mean over seeds 2.1, 1.6, 1.3, 1.2: last change -0.1 of a total -0.9
+    assert flat.loc[1, "last_change"] == pytest.approx(-0.1)
+    assert flat.loc[1, "share_of_total"] == pytest.approx(0.1 / 0.9)
+    assert flat.loc[4, "share_of_total"] == pytest.approx(0.0) and flat.loc[4, "epochs"] == 4
+    fig = plot_curves(curves)
+    assert len(fig.axes[0].lines) == 2
+    with pytest.raises(ValueError, match="two epochs"):
+        last_epoch_change(curves[curves["epoch"] == 1])
+
+
+def test_default_workers_follow_the_device(monkeypatch):
+    import clipaac_lib.common.threads as threads
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    assert parallel.default_workers("cpu") == 2
+    monkeypatch.setattr(threads, "usable_cores", lambda: 1)
+    assert parallel.default_workers("cpu") == 1
+    with pytest.raises(ValueError, match="workers"):
+        parallel.train_all([], workers=0)
+
+
+def _tiny(data: Path, run_root: Path, seed: int) -> TrainConfig:
+    return TrainConfig(init="random", data_root=str(data), run_root=str(run_root), train_split="development",
+                       test_split="evaluation", model_overrides=TINY_MODEL, num_epochs=1, batch_size=4,
+                       warmup_epochs=0.0, limit_train_clips=4, limit_test_clips=2, beam_size=1, max_caption_len=4,
+                       eval_batch_size=4, caption_metrics=False, eval_untrained=False, validate_every=1,
+                       progress=False, seed=seed)
+
+
+@pytest.mark.slow
+def test_two_workers_train_what_this_process_would(tiny_clotho, tmp_path, one_thread_private_cache):
+    """Runs trained by two worker processes are found by their configuration, and equal a run trained
+    here with one thread (same weights: one thread in both places)."""
+    configs = [_tiny(tiny_clotho, tmp_path / "runs", s) for s in (0, 1)]
+    dirs = parallel.train_all([*configs, configs[0]], workers=2)  # a repeated configuration trains once
+    assert dirs[0] == dirs[2] and dirs[0] != dirs[1]
+    assert [str(find_run(c).run_dir) for c in configs] == dirs[:2]
+    here = parallel.train_all([_tiny(tiny_clotho, tmp_path / "here", 0)], workers=1)[0]
+    a = torch.load(Path(dirs[0]) / "model.pt", weights_only=True)
+    b = torch.load(Path(here) / "model.pt", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    history = json.loads((Path(dirs[0]) / "history.json").read_text())
+    assert np.isfinite(history[0]["test_caption_nll"])  # validated each epoch: the curves' point
+
+
+def test_a_job_tag_names_the_record():
+    assert Job(7, {}, tag="steps").name(3) == "system07-steps-seed3" and Job(12).name(0) == "system12-seed0"
