@@ -70,8 +70,8 @@ def test_curves_and_the_last_epochs_share_of_the_change(tmp_path):
     assert flat.loc[4, "share_of_total"] == pytest.approx(0.0) and flat.loc[4, "epochs"] == 4
     fig = plot_curves(curves)
     assert len(fig.axes[0].lines) == 2
-    with pytest.raises(ValueError, match="two epochs"):
-        last_epoch_change(curves[curves["epoch"] == 1])
+    one = last_epoch_change(curves[curves["epoch"] == 1])  # a smoke run: nothing to say, not an error
+    assert one["share_of_total"].isna().all() and (one["epochs"] == 1).all()
 
 
 def test_default_workers_follow_the_device(monkeypatch):

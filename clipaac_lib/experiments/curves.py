@@ -83,11 +83,11 @@ def grid_curves(records: pd.DataFrame, metric: str = CURVE_METRIC) -> pd.DataFra
 
 def last_epoch_change(curves: pd.DataFrame, metric: str = CURVE_METRIC) -> pd.DataFrame:
     """Per system: the mean over seeds of ``metric`` at the last two epochs, the last epoch's change and that
-    change as a share of the whole change since epoch 1 (near 0: flat)."""
+    change as a share of the whole change since epoch 1 (near 0: flat; NaN with a single epoch, as in a
+    smoke run, where nothing can be said)."""
     mean = curves.groupby(["system", "epoch"])[metric].mean().unstack("epoch")
-    if mean.shape[1] < 2:
-        raise ValueError("the curves need at least two epochs to say whether they flattened")
-    first, before, last = mean.iloc[:, 0], mean.iloc[:, -2], mean.iloc[:, -1]
+    first, last = mean.iloc[:, 0], mean.iloc[:, -1]
+    before = mean.iloc[:, -2] if mean.shape[1] >= 2 else last * np.nan
     return pd.DataFrame({"epochs": mean.shape[1], "before_last": before, "last": last,
                          "last_change": last - before, "share_of_total": (last - before) / (last - first)})
 

@@ -12,13 +12,20 @@ Notebook: ``notebooks/06_ablations.ipynb`` (its grid), ``make book`` (which runs
 from __future__ import annotations
 
 import multiprocessing
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from clipaac_lib.common.progress import tqdm
 from clipaac_lib.train import TrainConfig, find_run, train
 
-__all__ = ["default_workers", "train_all"]
+__all__ = ["default_workers", "prepare_shared", "train_all"]
+
+
+def _inherit_warnings(filters: list[tuple[object, ...]]) -> None:
+    """Worker start: the parent's warning filters (a notebook that noted the missing metric tools once
+    silenced their warnings; its workers must not print them again)."""
+    warnings.filters[:] = filters
 
 
 def _train_one(config: TrainConfig) -> str:
@@ -30,6 +37,27 @@ def _train_one(config: TrainConfig) -> str:
     result = found if found is not None and found.scores is not None else train(
         config.replace(cpu_threads="1", progress=False))
     return str(result.run_dir)
+
+
+def prepare_shared(configs: Sequence[TrainConfig]) -> None:
+    """Make, once and here, what the runs of ``configs`` share before workers start: the dataset (the
+    synthetic set generated, Clotho downloaded), its decoded-audio caches and the book's pretrained encoder
+    files. Two workers that found them missing would both make them, and one could read a folder the
+    other is replacing."""
+    from clipaac_lib.train.setup import build_model_config, init_weights, model_sample_rate, open_split
+
+    seen: set[str] = set()
+    for config in (c.resolved() for c in configs):
+        key = repr((config.dataset, config.data_root, config.model_config, config.model_overrides, config.init,
+                    config.pretrain_overrides, config.smoke, config.max_seconds))
+        if key in seen:
+            continue
+        seen.add(key)
+        rate = model_sample_rate(config)
+        for split in (config.train_split, config.test_split):
+            open_split(config, split, rate, None, progress=config.progress)
+        # the encoder's files do not depend on the caption vocabulary: any size builds the same encoder
+        init_weights(config, build_model_config(config, vocab_size=5000))
 
 
 def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "training runs") -> list[str]:
@@ -45,9 +73,11 @@ def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "tra
         for h, config in tqdm(list(todo.items()), desc=desc):
             done[h] = str(train(config).run_dir)
     else:
+        prepare_shared(list(todo.values()))
         context = multiprocessing.get_context("spawn")  # no forked torch thread pools
         errors: list[BaseException] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_inherit_warnings,
+                                 initargs=(list(warnings.filters),)) as pool:
             futures = {pool.submit(_train_one, c.replace(progress=False)): h for h, c in todo.items()}
             for future in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({workers} workers)"):
                 try:
