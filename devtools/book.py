@@ -106,9 +106,9 @@ def prepare_default_run(repo: Path = REPO) -> None:
     print(f"default run ready: {result.run_dir} ({'reused' if result.reused else 'trained'})")
 
 
-#: Seconds per epoch of one batch-8 run on the full synthetic set (1 500 pairs), two one-thread workers
-#: on this project's 2-core machine: 31 s of wall time per run-epoch, measured 2026-12-03 (the grid's
-#: 4-epoch runs took 235-312 s each, two at a time). Only for the printed expectation.
+#: Wall seconds per run-epoch (one epoch of one batch-8 run on the full synthetic set, 1 500 pairs) with
+#: two one-thread workers on this project's 2-core machine: the grid's 4-epoch runs took 235-316 s each,
+#: two at a time, while nothing else ran (2026-12-03). Only for the printed expectation.
 GRID_SECONDS_PER_RUN_EPOCH = 31.0
 
 
