@@ -127,8 +127,8 @@ def prepare_grid(repo: Path = REPO) -> None:
     jobs = [*(ex.table1_jobs(**common) if "1" in tables else []), *(ex.table2_jobs(**common) if "2" in tables else [])]
     jobs = ex.select_systems(jobs, p["systems"])
     epochs = TrainConfig(**common).resolved().num_epochs
-    jobs += ex.equal_steps_jobs([j for j in jobs if j.system >= 5], epochs)
-    configs = [job.config(s) for job in jobs for s in (seeds if seeded is None or job.system in seeded else seeds[:1])]
+    jobs += ex.equal_steps_jobs(jobs, epochs)
+    configs = [job.config(seed) for job, seed in ex.grid_plan(jobs, seeds, seeded)]
     configs = [c for c in configs if ex.ablations.init_available(c)]  # the paper model without its files: 6 says so
     todo = {c.run_hash(): c for c in configs if find_run(c) is None}
     run_epochs = sum(c.resolved().num_epochs * (0.25 if c.freeze_encoder else 1.0) for c in todo.values())

@@ -41,7 +41,7 @@ from clipaac_lib.pretrain.published import INIT_WEIGHTS, weights_present
 from clipaac_lib.train import RunResult, TrainConfig, find_run, train
 from clipaac_lib.train.setup import open_test_split, untrained_model
 
-__all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems", "select_systems",
+__all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems", "select_systems", "grid_plan",
            "init_available", "table1_jobs", "table2_jobs", "run_job", "run_grid", "summarize", "merge_summaries",
            "side_by_side", "plot_systems",
            "figure2_similarities", "plot_figure2"]
@@ -160,6 +160,14 @@ def _score_row(result: RunResult) -> dict[str, Any]:
             "train_seconds": result.train_seconds, "run_dir": str(result.run_dir)}
 
 
+def grid_plan(jobs: Sequence[Job], seeds: Sequence[int],
+              seeded: Collection[int] | None = None) -> list[tuple[Job, int]]:
+    """The (job, seed) pairs of a grid: every seed for the ``seeded`` systems (None: all), ``seeds[0]``
+    for the others (see :func:`run_grid`)."""
+    seeds = list(seeds)
+    return [(job, seed) for job in jobs for seed in (seeds if seeded is None or job.system in seeded else seeds[:1])]
+
+
 def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *, seeds: Sequence[int] = (0,),
              seeded: Collection[int] | None = None, progress: bool = False, workers: int = 1) -> pd.DataFrame:
     """Run every job whose encoder is available, for ``seeds``; return one row per (system, seed): its
@@ -172,11 +180,10 @@ def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *, 
     one-thread processes (:func:`~clipaac_lib.experiments.parallel.train_all`), then records them.
     """
     out_dir = Path(subdir("ablations") if out_dir is None else out_dir)
-    seeds = list(seeds)
-    plan = [(job, seed) for job in jobs for seed in (seeds if seeded is None or job.system in seeded else seeds[:1])]
+    plan = grid_plan(jobs, seeds, seeded)
     if workers > 1:
-        runnable = [job.config(seed) for job, seed in plan if init_available(job.config(seed))]
-        train_all(runnable, workers, desc="ablation runs")
+        configs = [job.config(seed) for job, seed in plan]
+        train_all([c for c in configs if init_available(c)], workers, desc="ablation runs")
     rows = []
     for job, seed in tqdm(plan, desc="ablation runs (system, seed)"):
         row: dict[str, Any] = {"system": job.system, "tag": job.tag, **job.params, "seed": seed}

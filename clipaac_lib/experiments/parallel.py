@@ -29,14 +29,8 @@ def _inherit_warnings(filters: list[tuple[object, ...]]) -> None:
 
 
 def _train_one(config: TrainConfig) -> str:
-    """Worker: train ``config`` with one CPU thread unless it is finished; returns its run directory."""
-    import torch
-
-    torch.set_num_threads(1)
-    found = find_run(config)
-    result = found if found is not None and found.scores is not None else train(
-        config.replace(cpu_threads="1", progress=False))
-    return str(result.run_dir)
+    """Worker: train ``config`` with one CPU thread (a finished run is reused); returns its run directory."""
+    return str(train(config.replace(cpu_threads="1", progress=False)).run_dir)
 
 
 def prepare_shared(configs: Sequence[TrainConfig]) -> None:
@@ -67,8 +61,9 @@ def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "tra
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     unique = {c.run_hash(): c for c in configs}
-    todo = {h: c for h, c in unique.items() if (f := find_run(c)) is None or f.scores is None}
-    done: dict[str, str] = {h: str(find_run(c).run_dir) for h, c in unique.items() if h not in todo}  # type: ignore[union-attr]
+    found = {h: find_run(c) for h, c in unique.items()}
+    done = {h: str(f.run_dir) for h, f in found.items() if f is not None and f.scores is not None}
+    todo = {h: c for h, c in unique.items() if h not in done}
     if workers == 1 or len(todo) <= 1:
         for h, config in tqdm(list(todo.items()), desc=desc):
             done[h] = str(train(config).run_dir)
@@ -78,7 +73,7 @@ def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "tra
         errors: list[BaseException] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_inherit_warnings,
                                  initargs=(list(warnings.filters),)) as pool:
-            futures = {pool.submit(_train_one, c.replace(progress=False)): h for h, c in todo.items()}
+            futures = {pool.submit(_train_one, c): h for h, c in todo.items()}
             for future in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({workers} workers)"):
                 try:
                     done[futures[future]] = future.result()
