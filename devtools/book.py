@@ -92,8 +92,12 @@ def notebook_defaults_run(notebook: Path) -> dict[str, object]:
     return values
 
 
-def prepare_default_run(repo: Path = REPO) -> None:
-    """Train notebook 5's default run now, with console progress bars (see the module docstring)."""
+def prepare_default_run(repo: Path = REPO) -> float | None:
+    """Train notebook 5's default run now, with console progress bars (see the module docstring); return
+    its median epoch time in seconds (the machine's speed, for :func:`prepare_grid`'s expectation), or
+    None when notebook 5 will train its own run."""
+    import statistics
+
     from clipaac_lib.train import TrainConfig, train
 
     config = TrainConfig()
@@ -101,20 +105,35 @@ def prepare_default_run(repo: Path = REPO) -> None:
     differ = {k: v for k, v in notebook.items() if hasattr(config, k) and getattr(config, k) != v}
     if differ:  # the notebook would not find this run: leave the training to it
         print(f"notebook 5's parameters differ from TrainConfig's defaults ({differ}): not pre-training")
-        return
+        return None
     result = train(config)
     print(f"default run ready: {result.run_dir} ({'reused' if result.reused else 'trained'})")
+    seconds = [row["epoch_seconds"] for row in result.history if row.get("epoch_seconds")]
+    return statistics.median(seconds) if seconds else None
 
 
-#: Wall seconds per run-epoch (one epoch of one batch-8 run on the full synthetic set, 1 500 pairs) with
-#: two one-thread workers on this project's 2-core machine: the grid's 4-epoch runs took 235-316 s each,
-#: two at a time, while nothing else ran (2026-12-03). Only for the printed expectation.
+#: Machine seconds per grid run-epoch (one epoch of one batch-8 run on the full synthetic set, 1 500 pairs,
+#: with its validation and its share of the run's evaluation; two one-thread workers, so a run-epoch takes
+#: twice this in wall time) when the default run's speed is unknown: the grid of 2026-12-03 on an AVX-512
+#: machine (4-epoch runs of 235-316 s, two at a time). Only for the printed expectation.
 GRID_SECONDS_PER_RUN_EPOCH = 31.0
+#: The same, as a multiple of the default run's median epoch (two threads, one process, training only),
+#: measured on the same machine in the same cold build: it carries the expectation to other machines.
+GRID_RUN_EPOCH_PER_DEFAULT_EPOCH = 0.8
 
 
-def prepare_grid(repo: Path = REPO) -> None:
+def grid_seconds_per_run_epoch(default_epoch_seconds: float | None) -> float:
+    """Expected machine seconds per grid run-epoch: scaled from the default run's median epoch on this
+    machine when known, else :data:`GRID_SECONDS_PER_RUN_EPOCH`."""
+    if default_epoch_seconds:
+        return GRID_RUN_EPOCH_PER_DEFAULT_EPOCH * default_epoch_seconds
+    return GRID_SECONDS_PER_RUN_EPOCH
+
+
+def prepare_grid(repo: Path = REPO, default_epoch_seconds: float | None = None) -> None:
     """Train notebook 6's grid now (its parameters cell's values), with a console progress bar and the
-    expected time printed first; notebook 6 then finds every run."""
+    expected time printed first (from ``default_epoch_seconds``, the default run's median epoch on this
+    machine, see :func:`grid_seconds_per_run_epoch`); notebook 6 then finds every run."""
     from clipaac_lib import experiments as ex
     from clipaac_lib.train import TrainConfig, find_run
 
@@ -133,9 +152,10 @@ def prepare_grid(repo: Path = REPO) -> None:
     todo = {c.run_hash(): c for c in configs if find_run(c) is None}
     run_epochs = sum(c.resolved().num_epochs * (0.25 if c.freeze_encoder else 1.0) for c in todo.values())
     workers = p["workers"] or ex.default_workers(p["device"])
-    minutes = run_epochs * GRID_SECONDS_PER_RUN_EPOCH * 2 / max(workers, 1) / 60
+    minutes = run_epochs * grid_seconds_per_run_epoch(default_epoch_seconds) * 2 / max(workers, 1) / 60
+    basis = "this machine's default run" if default_epoch_seconds else "a 2-core CPU like the project's"
     print(f"notebook 6's grid: {len(todo)} of {len(set(c.run_hash() for c in configs))} runs to train, "
-          f"{workers} worker(s); expected about {minutes:.0f} min on a 2-core CPU (much less on a GPU)")
+          f"{workers} worker(s); expected about {minutes:.0f} min, judged from {basis} (much less on a GPU)")
     ex.train_all(configs, workers, desc="notebook 6's grid")
 
 
@@ -143,8 +163,7 @@ def prepare(repo: Path = REPO) -> None:
     """Everything the offline book build of the repository at ``repo`` needs."""
     vendor_javascript(repo / "book" / "_vendor")
     prepare_data()
-    prepare_default_run(repo)
-    prepare_grid(repo)
+    prepare_grid(repo, prepare_default_run(repo))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,3 +49,26 @@ def test_the_prepared_grid_is_notebook_6s(monkeypatch: pytest.MonkeyPatch, capsy
     steps = [c for c in configs if c.batch_size == 4 and c.num_epochs == params["num_epochs"] // 4]
     assert len(steps) == len(seeds)
     assert "expected about" in capsys.readouterr().out
+
+
+def test_the_grid_expectation_scales_with_the_default_runs_epoch(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys) -> None:
+    """A machine twice as slow at the default run's epoch is expected to take twice as long for the
+    grid: run-epochs (frozen runs a quarter) x the calibrated seconds, two workers sharing two cores."""
+    import re
+
+    import clipaac_lib.train as train_package
+    from clipaac_lib import experiments as ex
+
+    captured: list[list[TrainConfig]] = []
+    monkeypatch.setattr(train_package, "find_run", lambda config: None)
+    monkeypatch.setattr(ex, "train_all", lambda configs, workers, desc: captured.append(list(configs)))
+    monkeypatch.setattr(ex, "default_workers", lambda device: 2)
+    minutes = []
+    for epoch_seconds in (60.0, 120.0):
+        book.prepare_grid(default_epoch_seconds=epoch_seconds)
+        minutes.append(int(re.search(r"expected about (\d+) min", capsys.readouterr().out).group(1)))
+    unique = {c.run_hash(): c for c in captured[0]}.values()
+    run_epochs = sum(c.num_epochs * (0.25 if c.freeze_encoder else 1) for c in unique)
+    assert minutes[0] == round(run_epochs * book.GRID_RUN_EPOCH_PER_DEFAULT_EPOCH * 60.0 / 60)
+    assert abs(minutes[1] - 2 * minutes[0]) <= 1

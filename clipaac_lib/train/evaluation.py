@@ -46,6 +46,7 @@ from clipaac_lib.metrics import (
 from clipaac_lib.model import CLIPAAC, tokenize
 from clipaac_lib.model.decode import DecodeConfig, search
 from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.dataroot import digest_of_test_split
 from clipaac_lib.train.rundir import RunDir, RunResult, decode_config, evaluation_tag, load_run_model
 from clipaac_lib.train.scores import SplitScores
 from clipaac_lib.train.setup import LimitedDataset, TrainData, open_test_split, untrained_model
@@ -210,7 +211,7 @@ def _evaluate(model: CLIPAAC, test: LimitedDataset, vocab: Vocabulary, config: T
     out = run_split(model, test, vocab, how, device=device)
     scores = dataclasses.replace(score_split(out, caption_metrics=config.caption_metrics), model=label,
                                  split=config.test_split, decode=dcfg.__dict__, config=config.to_dict(),
-                                 run_hash=config.run_hash())
+                                 run_hash=config.run_hash(), split_digest=digest_of_test_split(config))
     captions = [{"file_name": f, "caption": c, "references": r}
                 for f, c, r in zip(out.file_names, out.captions or [], out.references, strict=True)]
     return scores, captions
@@ -221,8 +222,8 @@ def evaluate_and_save(run_dir: RunDir, config: TrainConfig, device: torch.device
                       force: bool = False) -> RunResult:
     """Score the run's model (and the untrained one when ``config.eval_untrained``) on the test split,
     write the results into the run directory and return the :class:`~clipaac_lib.train.rundir.RunResult`."""
-    tag = evaluation_tag(config)
-    saved = None if force else run_dir.read_evaluation(tag)
+    tag, digest = evaluation_tag(config), digest_of_test_split(config)
+    saved = None if force else run_dir.read_evaluation(tag, digest)
     test = vocab = None
     if saved is None:
         if model is None:
@@ -236,7 +237,7 @@ def evaluate_and_save(run_dir: RunDir, config: TrainConfig, device: torch.device
     untrained = None
     if config.eval_untrained:
         utag = f"untrained-{tag}"
-        saved_untrained = None if force else run_dir.read_evaluation(utag)
+        saved_untrained = None if force else run_dir.read_evaluation(utag, digest)
         if saved_untrained is None:
             if vocab is None:
                 vocab = Vocabulary.load(run_dir.vocab_file)

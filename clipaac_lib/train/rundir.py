@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from clipaac_lib.data.text import Vocabulary
 from clipaac_lib.model import CLIPAAC, ModelConfig, load_model_state, model_from_state, save_model
 from clipaac_lib.model.decode import DecodeConfig
 from clipaac_lib.train.config import TrainConfig
+from clipaac_lib.train.dataroot import digest_of_test_split
 from clipaac_lib.train.scores import SplitScores
 
 __all__ = [
@@ -64,6 +66,8 @@ __all__ = [
     "capture_rng",
     "restore_rng",
 ]
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "clipaac-checkpoint/1"
 _TENSOR_REF = "__tensor__"
@@ -286,12 +290,18 @@ class RunDir:
                          finished=self.is_finished(), reused=reused,
                          train_seconds=float(finished.get("train_seconds", 0.0)))
 
-    def read_evaluation(self, tag: str) -> tuple[SplitScores, list[dict[str, Any]]] | None:
-        """The saved scores and caption rows of evaluation ``tag``, or None when it never finished."""
+    def read_evaluation(self, tag: str, split_digest: str = "") -> tuple[SplitScores, list[dict[str, Any]]] | None:
+        """The saved scores and caption rows of evaluation ``tag``, or None when it never finished, or when
+        ``split_digest`` (the test split on disk now; ``""``: unknown, not checked) differs from the one
+        the scores were computed on (the split was regenerated or replaced since)."""
         folder = self.eval_dir(tag)
         if not (folder / "scores.json").is_file():
             return None
         scores = SplitScores.from_dict(json.loads((folder / "scores.json").read_text(encoding="utf-8")))
+        if split_digest and scores.split_digest != split_digest:
+            log.warning("%s was scored on another version of the %s split (its files changed since): "
+                        "it is not reused", folder, scores.split)
+            return None
         captions = json.loads((folder / "captions.json").read_text(encoding="utf-8"))
         return scores, captions
 
@@ -393,9 +403,9 @@ def find_run(config: TrainConfig) -> RunResult | None:
     rd = run_dir_of(config)
     if not rd.is_finished():
         return None
-    tag = evaluation_tag(config)
-    saved = rd.read_evaluation(tag)
-    untrained = rd.read_evaluation(f"untrained-{tag}") if config.eval_untrained else None
+    tag, digest = evaluation_tag(config), digest_of_test_split(config)
+    saved = rd.read_evaluation(tag, digest)
+    untrained = rd.read_evaluation(f"untrained-{tag}", digest) if config.eval_untrained else None
     return rd.result(config, reused=True, scores=saved[0] if saved else None,
                      captions=saved[1] if saved else None,
                      untrained_scores=untrained[0] if untrained else None)

@@ -27,7 +27,7 @@ class SplitScores:
     (alpha 0); ``retrieval_chance``: the same for a random ranking; ``caption_nll``: the teacher-forced
     caption loss per token. The
     rest says what was scored: ``split``, ``decode`` (the decoding settings), ``config`` and
-    ``run_hash`` of the run.
+    ``run_hash`` of the run, ``split_digest`` of the split's files.
     """
 
     num_clips: int
@@ -40,6 +40,9 @@ class SplitScores:
     decode: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     run_hash: str = ""
+    #: :func:`~clipaac_lib.train.dataroot.digest_of_test_split` of the split scored ("" in records written
+    #: before it existed); a saved evaluation whose digest differs from the split on disk is scored again
+    split_digest: str = ""
 
     def metric(self, key: str) -> float | None:
         """A caption metric (``"cider_d"``, ``"bleu_4"``, ...), or None when it was not computed."""

@@ -33,8 +33,6 @@ from clipaac_lib.data import (
     Vocabulary,
     collate_pairs,
     dataset_folder,
-    default_data_root,
-    default_synthetic_root,
     download_clotho,
     make_synthetic_clotho,
 )
@@ -51,6 +49,7 @@ from clipaac_lib.pretrain.published import (
 )
 from clipaac_lib.train import distributed as D
 from clipaac_lib.train.config import ConfigError, TrainConfig
+from clipaac_lib.train.dataroot import data_root
 from clipaac_lib.train.rundir import RunDir
 
 __all__ = ["TrainData", "seed_everything", "default_num_workers", "data_root", "clotho_splits", "ensure_clotho",
@@ -78,13 +77,6 @@ def default_num_workers(device: str) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     per_process = cores // max(int(os.environ.get("LOCAL_WORLD_SIZE", "1")), 1)
     return max(0, min(8, per_process - 1))
-
-
-def data_root(config: TrainConfig) -> Path:
-    """The dataset root of ``config``: ``data_root``, else the cache's synthetic or Clotho folder."""
-    if config.data_root:
-        return Path(config.data_root).expanduser()
-    return default_synthetic_root() if config.dataset == "synthetic" else default_data_root()
 
 
 def clotho_splits(config: TrainConfig) -> list[str]:
