@@ -35,6 +35,7 @@ mc = ModelConfig.small(vocab_size=135)
 model = fast_path(CLIPAAC(mc).train(), torch.device("cpu"))
 config = TrainConfig(); opt = make_optimizer(model, config); w = LossWeights.from_config(config)
 data = m.random_batch(8, int(4.5 * mc.sample_rate), 135, 14, torch.device("cpu"))
+""" + r"""
 times = []
 for i in range({steps} + 2):
     t0 = time.perf_counter()
@@ -44,6 +45,9 @@ for i in range({steps} + 2):
         times.append(time.perf_counter() - t0)
 print(statistics.median(times))
 """
+#: The timed loop of the template above (``model``, ``opt``, ``w``, ``data`` defined before it), shared
+#: with ``step_levers.py``: two warm-up steps, then the median of ``steps``.
+TIMED_STEPS = STEP[STEP.index("\ntimes = []"):]
 
 
 def cell(threads: int, policy: str, neighbours: int, steps: int) -> float:

@@ -19,6 +19,7 @@ Variants combine with ``+`` (``hop=360+seconds=3``). Prints a Markdown table for
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -40,14 +41,6 @@ if {freeze_text_embedding!r}:
     model.text.token_embedding.weight.requires_grad_(False)
 config = TrainConfig(); opt = make_optimizer(model, config); w = LossWeights.from_config(config)
 data = m.random_batch(8, int({seconds} * mc.sample_rate), 135, 14, torch.device("cpu"))
-times = []
-for i in range({steps} + 2):
-    t0 = time.perf_counter()
-    loss, _, _ = compute_loss(model, data, w, torch.device("cpu"), autocast=False)
-    opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-    if i >= 2:
-        times.append(time.perf_counter() - t0)
-print(statistics.median(times))
 """
 
 
@@ -69,10 +62,20 @@ def parse_variant(name: str, seconds: float) -> dict[str, object]:
     return settings
 
 
+def _timed_steps() -> str:
+    """``cpu_threads.py``'s timed loop (loaded from the file beside this one)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location("cpu_threads", os.path.join(here, "cpu_threads.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.TIMED_STEPS
+
+
 def step_seconds(name: str, seconds: float, steps: int) -> float:
     """Median seconds per one-thread step of variant ``name``, measured in a fresh process."""
     here = os.path.dirname(os.path.abspath(__file__))
-    code = STEP.format(bench=os.path.join(here, "train_step.py"), steps=steps, **parse_variant(name, seconds))
+    code = (STEP + _timed_steps()).format(bench=os.path.join(here, "train_step.py"), steps=steps,
+                                          **parse_variant(name, seconds))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     if out.returncode:

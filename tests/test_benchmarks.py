@@ -50,3 +50,15 @@ def test_data_loader_compares_int16_and_float32(capsys: pytest.CaptureFixture, t
     assert mbps["int16"] == pytest.approx(2.5 * 44100 * 2 / 1e6, rel=0.03)
     assert mbps["float32"] == pytest.approx(2.5 * 44100 * 4 / 1e6, rel=0.03)
     assert re.search(r"CPU only, \d+ cores", out)
+
+
+def test_step_levers_combines_variants_and_prints_a_row_each(capsys: pytest.CaptureFixture) -> None:
+    bench = _script("step_levers")
+    assert bench.parse_variant("hop=360+seconds=3+text-embedding-frozen", 4.5) == {
+        "audio": {"hop_length": 360}, "seconds": 3.0, "freeze_text_embedding": True}
+    assert bench.main(["--variants", "base,hop=480+text-embedding-frozen", "--steps", "1", "--seconds", "0.5"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert [r[0] for r in rows] == ["base", "hop=480+text-embedding-frozen"]
+    assert all(float(r[1]) > 0 for r in rows) and rows[0][2] == "1.00x"
+    with pytest.raises(SystemExit, match="unknown variant part 'stride=2'"):
+        bench.main(["--variants", "stride=2"])
