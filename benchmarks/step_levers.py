@@ -71,11 +71,11 @@ def _timed_steps() -> str:
     return module.TIMED_STEPS
 
 
-def step_seconds(name: str, seconds: float, steps: int) -> float:
-    """Median seconds per one-thread step of variant ``name``, measured in a fresh process."""
+def step_seconds(template: str, name: str, seconds: float, steps: int) -> float:
+    """Median seconds per one-thread step of variant ``name``, measured in a fresh process running
+    ``template`` (:data:`STEP` and the timed loop)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    code = (STEP + _timed_steps()).format(bench=os.path.join(here, "train_step.py"), steps=steps,
-                                          **parse_variant(name, seconds))
+    code = template.format(bench=os.path.join(here, "train_step.py"), steps=steps, **parse_variant(name, seconds))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     if out.returncode:
@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"small model, batch 8, one thread, median of {args.steps} steps; load average "
           f"{os.getloadavg()[0]:.2f} at the start")
     print("| variant | ms/step | vs first |\n|---|---|---|")
-    first = None
+    template, first = STEP + _timed_steps(), None
     for name in names:
-        seconds = step_seconds(name, args.seconds, args.steps)
+        seconds = step_seconds(template, name, args.seconds, args.steps)
         first = first or seconds
         print(f"| {name} | {seconds * 1000:.0f} | {first / seconds:.2f}x |", flush=True)
     return 0

@@ -203,7 +203,7 @@ def score_split(outputs: SplitOutputs, *, caption_metrics: bool = True) -> Split
 
 
 def _evaluate(model: CLIPAAC, test: LimitedDataset, vocab: Vocabulary, config: TrainConfig,
-              device: torch.device, label: str) -> tuple[SplitScores, list[dict[str, Any]]]:
+              device: torch.device, label: str, split_digest: str) -> tuple[SplitScores, list[dict[str, Any]]]:
     dcfg = decode_config(config)
     how = SplitPass(batch_size=config.eval_batch_size, decode=dcfg, nll=True, max_words=config.max_words,
                     autocast=autocast_dtype(device, config.precision), progress=config.progress,
@@ -211,7 +211,7 @@ def _evaluate(model: CLIPAAC, test: LimitedDataset, vocab: Vocabulary, config: T
     out = run_split(model, test, vocab, how, device=device)
     scores = dataclasses.replace(score_split(out, caption_metrics=config.caption_metrics), model=label,
                                  split=config.test_split, decode=dcfg.__dict__, config=config.to_dict(),
-                                 run_hash=config.run_hash(), split_digest=digest_of_test_split(config))
+                                 run_hash=config.run_hash(), split_digest=split_digest)
     captions = [{"file_name": f, "caption": c, "references": r}
                 for f, c, r in zip(out.file_names, out.captions or [], out.references, strict=True)]
     return scores, captions
@@ -230,7 +230,7 @@ def evaluate_and_save(run_dir: RunDir, config: TrainConfig, device: torch.device
             model, vocab = load_run_model(run_dir, device)
         vocab = data.vocab if data is not None else vocab
         test = data.test if data is not None else open_test_split(config, model.config.sample_rate)
-        scores, captions = _evaluate(model, test, vocab, config, device, "trained")
+        scores, captions = _evaluate(model, test, vocab, config, device, "trained", digest)
         run_dir.write_evaluation(tag, scores, captions)
     else:
         scores, captions = saved
@@ -243,7 +243,7 @@ def evaluate_and_save(run_dir: RunDir, config: TrainConfig, device: torch.device
                 vocab = Vocabulary.load(run_dir.vocab_file)
             fresh = untrained_model(config, len(vocab), device)
             test = test if test is not None else open_test_split(config, fresh.config.sample_rate)
-            untrained, untrained_captions = _evaluate(fresh, test, vocab, config, device, "untrained")
+            untrained, untrained_captions = _evaluate(fresh, test, vocab, config, device, "untrained", digest)
             run_dir.write_evaluation(utag, untrained, untrained_captions)
         else:
             untrained = saved_untrained[0]
