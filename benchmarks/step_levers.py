@@ -8,8 +8,16 @@ random data, fused Adam, channels-last convolutions, the Eq. 7 loss; the step of
 - ``base``: the small preset, ``--seconds`` clips;
 - ``hop=N``: frames every ``N`` samples instead of 240 (the window stays 480 samples);
 - ``seconds=S``: clips of ``S`` seconds;
+- ``stem=N``: a stem of ``N`` channels instead of 16 (every stage's width scales with it);
+- ``compile``: each ResNeXt stage wrapped in ``torch.compile`` (inductor, fixed shapes:
+  :func:`clipaac_lib.train.step.fast_path`'s ``compile=True``); the seconds the first step spent
+  compiling are printed below the table;
 - ``text-embedding-frozen``: the text head's 49 408 x 128 token embedding gets no gradient. Not a
   training option: it measures what that table's gradient and Adam update cost per step.
+
+Beside each median the table gives the step's arithmetic (``torch.utils.flop_counter``: matrix
+products and convolutions, forward and backward, counted on one extra step) and the rate it ran at, so
+a variant that only does less arithmetic is told apart from one that runs the same arithmetic faster.
 
 Variants combine with ``+`` (``hop=360+seconds=3``). Prints a Markdown table for ``benchmarks/README.md``.
 
@@ -36,29 +44,46 @@ torch.set_num_threads(1); torch.manual_seed(0)
 base = ModelConfig.small(vocab_size=135)
 audio = {{**base.audio.__dict__, **{audio!r}}}
 mc = ModelConfig.small(vocab_size=135, audio=AudioConfig(**audio))
-model = fast_path(CLIPAAC(mc).train(), torch.device("cpu"))
+model = fast_path(CLIPAAC(mc).train(), torch.device("cpu"), compile={compile!r})
 if {freeze_text_embedding!r}:
     model.text.token_embedding.weight.requires_grad_(False)
 config = TrainConfig(); opt = make_optimizer(model, config); w = LossWeights.from_config(config)
 data = m.random_batch(8, int({seconds} * mc.sample_rate), 135, 14, torch.device("cpu"))
+first = time.perf_counter()
+loss, _, _ = compute_loss(model, data, w, torch.device("cpu"), autocast=False)
+opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+first = time.perf_counter() - first
+"""
+#: Appended after the timed loop: the arithmetic of one more step and the first step's seconds.
+COUNTED = r"""
+from torch.utils.flop_counter import FlopCounterMode
+with FlopCounterMode(display=False) as counter:
+    loss, _, _ = compute_loss(model, data, w, torch.device("cpu"), autocast=False)
+    opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+print(counter.get_total_flops(), first)
 """
 
 
 def parse_variant(name: str, seconds: float) -> dict[str, object]:
     """A variant name -> the subprocess's settings: audio overrides, clip seconds, embedding frozen."""
-    settings: dict[str, object] = {"audio": {}, "seconds": seconds, "freeze_text_embedding": False}
+    settings: dict[str, object] = {"audio": {}, "seconds": seconds, "freeze_text_embedding": False,
+                                   "compile": False}
     for part in name.split("+"):
         if part == "base":
             continue
         if part == "text-embedding-frozen":
             settings["freeze_text_embedding"] = True
+        elif part == "compile":
+            settings["compile"] = True
+        elif part.startswith("stem="):
+            settings["audio"] = {**settings["audio"], "stem_width": int(part[5:])}  # type: ignore[dict-item]
         elif part.startswith("hop="):
             settings["audio"] = {**settings["audio"], "hop_length": int(part[4:])}  # type: ignore[dict-item]
         elif part.startswith("seconds="):
             settings["seconds"] = float(part[8:])
         else:
-            raise SystemExit(f"unknown variant part {part!r}: use base, hop=N, seconds=S or "
-                             "text-embedding-frozen, joined with +")
+            raise SystemExit(f"unknown variant part {part!r}: use base, hop=N, seconds=S, stem=N, "
+                             "compile or text-embedding-frozen, joined with +")
     return settings
 
 
@@ -71,16 +96,19 @@ def _timed_steps() -> str:
     return module.TIMED_STEPS
 
 
-def step_seconds(template: str, name: str, seconds: float, steps: int) -> float:
-    """Median seconds per one-thread step of variant ``name``, measured in a fresh process running
-    ``template`` (:data:`STEP` and the timed loop)."""
+def step_seconds(template: str, name: str, seconds: float, steps: int) -> tuple[float, float, float]:
+    """Variant ``name`` in a fresh one-thread process running ``template`` (:data:`STEP`, the timed loop,
+    :data:`COUNTED`): the median seconds per step, the step's floating-point operations and the seconds
+    of the first step (which includes any compilation)."""
     here = os.path.dirname(os.path.abspath(__file__))
     code = template.format(bench=os.path.join(here, "train_step.py"), steps=steps, **parse_variant(name, seconds))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     if out.returncode:
         raise SystemExit(f"variant {name!r} failed:\n{out.stderr[-2000:]}")
-    return float(out.stdout.strip().splitlines()[-1])
+    *_, median, counted = out.stdout.strip().splitlines()
+    flops, first = counted.split()
+    return float(median), float(flops), float(first)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,12 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     names = args.variants.split(",")
     print(f"small model, batch 8, one thread, median of {args.steps} steps; load average "
           f"{os.getloadavg()[0]:.2f} at the start")
-    print("| variant | ms/step | vs first |\n|---|---|---|")
-    template, first = STEP + _timed_steps(), None
+    print("| variant | ms/step | vs first | GFLOP/step | GFLOP/s |\n|---|---|---|---|---|")
+    template, first, warmups = STEP + _timed_steps() + COUNTED, None, []
     for name in names:
-        seconds = step_seconds(template, name, args.seconds, args.steps)
+        seconds, flops, first_step = step_seconds(template, name, args.seconds, args.steps)
         first = first or seconds
-        print(f"| {name} | {seconds * 1000:.0f} | {first / seconds:.2f}x |", flush=True)
+        warmups.append(f"{name} {first_step:.1f} s")
+        print(f"| {name} | {seconds * 1000:.0f} | {first / seconds:.2f}x | {flops / 1e9:.2f} | "
+              f"{flops / 1e9 / seconds:.0f} |", flush=True)
+    print(f"\nfirst step (compilation included): {', '.join(warmups)}")
     return 0
 
 

@@ -55,10 +55,19 @@ def test_data_loader_compares_int16_and_float32(capsys: pytest.CaptureFixture, t
 def test_step_levers_combines_variants_and_prints_a_row_each(capsys: pytest.CaptureFixture) -> None:
     bench = _script("step_levers")
     assert bench.parse_variant("hop=360+seconds=3+text-embedding-frozen", 4.5) == {
-        "audio": {"hop_length": 360}, "seconds": 3.0, "freeze_text_embedding": True}
-    assert bench.main(["--variants", "base,hop=480+text-embedding-frozen", "--steps", "1", "--seconds", "0.5"]) == 0
-    rows = _rows(capsys.readouterr().out)
-    assert [r[0] for r in rows] == ["base", "hop=480+text-embedding-frozen"]
-    assert all(float(r[1]) > 0 for r in rows) and rows[0][2] == "1.00x"
+        "audio": {"hop_length": 360}, "seconds": 3.0, "freeze_text_embedding": True, "compile": False}
+    assert bench.parse_variant("stem=8+compile", 4.5) == {
+        "audio": {"stem_width": 8}, "seconds": 4.5, "freeze_text_embedding": False, "compile": True}
+    variants = ["base", "hop=480+text-embedding-frozen", "stem=8", "seconds=0.25"]
+    assert bench.main(["--variants", ",".join(variants), "--steps", "1", "--seconds", "0.5"]) == 0
+    out = capsys.readouterr().out
+    rows = {r[0]: r for r in _rows(out)}
+    assert list(rows) == variants and rows["base"][2] == "1.00x"
+    for _, ms, _, gflop, rate in rows.values():
+        assert float(ms) > 0 and float(gflop) > 0
+        assert float(rate) == pytest.approx(float(gflop) / (float(ms) / 1000), rel=0.1, abs=1)
+    # coarser frames, a narrower stem and shorter clips each do less arithmetic than the base step
+    assert all(float(rows[v][3]) < float(rows["base"][3]) for v in variants[1:])
+    assert re.search(r"first step \(compilation included\): base \d+\.\d s", out)
     with pytest.raises(SystemExit, match="unknown variant part 'stride=2'"):
         bench.main(["--variants", "stride=2"])
