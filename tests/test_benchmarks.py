@@ -71,3 +71,19 @@ def test_step_levers_combines_variants_and_prints_a_row_each(capsys: pytest.Capt
     assert re.search(r"first step \(compilation included\): base \d+\.\d s", out)
     with pytest.raises(SystemExit, match="unknown variant part 'stride=2'"):
         bench.main(["--variants", "stride=2"])
+
+
+@pytest.mark.slow
+def test_grid_workers_times_both_ways_into_temporary_run_folders(
+        capsys: pytest.CaptureFixture, one_thread_private_cache: None, tmp_path: Path) -> None:
+    bench = _script("grid_workers")
+    assert bench.main(["--runs", "2", "--smoke", "--threads", "1", "--workers", "2"]) == 0
+    rows = {r[0]: r for r in _rows(capsys.readouterr().out.replace("| mode", "| variant"))}
+    assert list(rows) == ["sequential", "workers"]
+    assert [rows[m][1] for m in rows] == ["1 x 1", "2 x 1"]
+    for _, _, wall, per_run in rows.values():
+        assert float(wall) > 0 and float(per_run) == pytest.approx(float(wall) / 2, abs=0.6)
+    runs = tmp_path / "cache" / "runs"  # every timed run went to a temporary folder, none to the cache
+    assert not runs.exists() or not any(runs.iterdir())
+    with pytest.raises(SystemExit, match="must be positive"):
+        bench.main(["--runs", "0"])
