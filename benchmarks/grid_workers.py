@@ -27,12 +27,14 @@ import warnings
 
 
 def configs(runs: int, epochs: int, run_root: str, smoke: bool) -> list:
-    """System 4 (the reference) for seeds 0..runs-1, ``epochs`` epochs, into ``run_root``."""
-    from clipaac_lib.train import TrainConfig
+    """The reference system (Table 1's, :data:`~clipaac_lib.experiments.ablations.REFERENCE_SYSTEM`) for
+    seeds 0..runs-1 at notebook 6's settings with ``epochs`` epochs, into ``run_root``."""
+    from clipaac_lib import experiments as ex
 
-    return [TrainConfig(dataset="synthetic", model_config="small", num_epochs=epochs, limit_train_clips=None,
-                        eval_untrained=False, validate_every=1, seed=seed, batch_size=8, init="audio_text",
-                        run_root=run_root, progress=False, smoke=smoke).validate() for seed in range(runs)]
+    jobs = ex.table1_jobs(dataset="synthetic", model_config="small", num_epochs=epochs, limit_train_clips=None,
+                          eval_untrained=False, validate_every=1, smoke=smoke)
+    (job,) = ex.select_systems(jobs, ex.REFERENCE_SYSTEM)
+    return [job.config(seed).replace(run_root=run_root, progress=False) for seed in range(runs)]
 
 
 def timed(mode: str, runs: int, epochs: int, threads: int, workers: int, smoke: bool) -> float:
