@@ -78,6 +78,22 @@ def test_text_head_reads_the_end_of_text_position_only(heads) -> None:
     torch.testing.assert_close(out[0], out[1])
 
 
+def test_text_head_skips_the_padding_after_the_batch_s_last_end_token(heads) -> None:
+    ours, reference = heads
+    tokens = tokenize(["a dog barks", "rain falls on a tin roof while thunder rumbles"])  # (2, 77)
+    last = int((tokens == EOT_ID).nonzero()[:, 1].max())  # the longer caption's end token
+    seen: list[tuple[int, ...]] = []
+    hook = ours.transformer.register_forward_hook(lambda _m, args, _out: seen.append(tuple(args[0].shape)))
+    try:
+        with torch.no_grad():
+            out = ours(tokens)
+    finally:
+        hook.remove()
+    assert seen == [(2, last + 1, 64)]  # not 77 positions
+    with torch.no_grad():  # open_clip runs all 77 positions: the same result
+        torch.testing.assert_close(out, reference(tokens), rtol=1e-4, atol=1e-5)
+
+
 def test_text_head_rejects_word_ids_out_of_the_bpe_range(heads) -> None:
     ours, _ = heads
     with pytest.raises(ValueError, match="text token ids"):
