@@ -87,3 +87,26 @@ def test_grid_workers_times_both_ways_into_temporary_run_folders(
     assert not runs.exists() or not any(runs.iterdir())
     with pytest.raises(SystemExit, match="must be positive"):
         bench.main(["--runs", "0"])
+
+
+def test_plateau_change_is_each_epoch_s_step_over_the_way_come_so_far() -> None:
+    changes = _script("plateau").relative_changes([4.0, 3.0, 2.5, 2.4, 2.4])
+    assert changes[0] is None
+    assert changes[1:] == pytest.approx([1.0, 0.5 / 1.5, 0.1 / 1.6, 0.0])  # by hand
+
+
+@pytest.mark.slow
+def test_plateau_scores_the_system_it_trains_and_reprints_from_its_run_folder(
+        capsys: pytest.CaptureFixture, one_thread_private_cache: None, tmp_path: Path) -> None:
+    bench = _script("plateau")
+    args = ["--system", "1", "--epochs", "2", "--every", "1", "--smoke", "--run-root", str(tmp_path / "runs")]
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    assert "system 1, seed 0" in out and "random" in out  # system 1: the randomly initialised encoder
+    (row,) = [r for r in _rows(out) if r[0] != "epoch"]  # a smoke run trains one epoch
+    assert row[0] == "1" and row[2] == "-" and 0 <= float(row[3]) <= 10 and float(row[4]) > 0
+    assert bench.main(args) == 0  # the finished run is found again, nothing retrained
+    (again,) = [r for r in _rows(capsys.readouterr().out) if r[0] != "epoch"]
+    assert again[:4] == row[:4]
+    with pytest.raises(SystemExit, match="must be positive"):
+        bench.main(["--every", "0"])

@@ -106,6 +106,21 @@ def test_resume_after_a_stop_equals_a_straight_run(straight_run, tiny_data: Path
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
+def test_scores_of_an_interrupted_run_are_not_reused_as_the_finished_run_s(straight_run, tiny_data: Path,
+                                                                            tmp_path: Path) -> None:
+    from clipaac_lib.train import evaluate_run
+
+    config = tiny_config(tiny_data, tmp_path / "runs")
+    stopped = train(config, stop_after_epoch=1)
+    early = evaluate_run(stopped.run_dir, device="cpu")  # `clipaac evaluate` on the epoch-1 checkpoint
+    assert early.scores.caption_nll != straight_run.scores.caption_nll  # one epoch less: other weights
+    resumed = train(config)
+    assert resumed.finished
+    assert resumed.scores.caption_nll == pytest.approx(straight_run.scores.caption_nll)
+    assert resumed.scores.retrieval == straight_run.scores.retrieval
+    assert train(config).scores.caption_nll == pytest.approx(straight_run.scores.caption_nll)  # reused now
+
+
 def test_a_finished_run_is_reused_not_retrained(straight_run, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run must not be trained again")

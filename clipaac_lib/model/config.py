@@ -250,8 +250,9 @@ class ModelConfig:
         - text: CLIP BPE, context 77, width 128, 4 heads, 2 layers; embeddings L = 256;
         - decoder: d_model 128, 4 heads, feed-forward 512, 2 blocks, dropout 0.2.
 
-        A training step (forward, backward, Adam) on 8 five-second clips costs about 11 GFLOP, against
-        about 1.1 TFLOP for the paper's sizes (268 GFLOP per 10 s clip).
+        A training step (forward, backward, Adam) on 8 clips of 4.5 s costs about 8.6 GFLOP of matrix
+        products and convolutions (torch's flop counter, ``benchmarks/step_levers.py``), against about
+        1.1 TFLOP for the paper's sizes (268 GFLOP per 10 s clip).
         """
         params: dict[str, Any] = {
             "embed_dim": 256,

@@ -30,6 +30,7 @@ import io
 import json
 import logging
 import random
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,21 @@ class RunDir:
         atomic_write_text(folder / "captions.csv", rows_to_csv(flat))
         atomic_write_json(folder / "scores.json", scores.to_dict())  # written last: its presence means complete
         return folder
+
+    def discard_trained_evaluations(self) -> list[Path]:
+        """Remove every ``eval-<tag>/`` of the trained model (not ``eval-untrained-*``) and return them.
+
+        Called when the run finishes: an evaluation made before then (``clipaac evaluate`` on the
+        interrupted run) scored an earlier checkpoint, and reusing it would report that checkpoint's
+        scores as the final model's. ``scores.json`` goes first, so a half-removed folder reads as absent."""
+        removed = []
+        for folder in sorted(self.path.glob("eval-*")):
+            if folder.name.startswith("eval-untrained-") or not folder.is_dir():
+                continue
+            (folder / "scores.json").unlink(missing_ok=True)
+            shutil.rmtree(folder)
+            removed.append(folder)
+        return removed
 
     def result(self, config: TrainConfig, *, reused: bool, scores: SplitScores | None = None,
                untrained_scores: SplitScores | None = None,

@@ -424,6 +424,8 @@ def _finish_run(run: _Run, run_hash: str, last_epoch: int) -> RunResult:
             unwrap(run.model).load_state_dict(load_model_state(run_dir.best_dir, run.device))
             log.info("keeping the weights of epoch %d (lowest validation caption loss)", _best_epoch(run.history))
         run_dir.save_model(unwrap(run.model))
+        for stale in run_dir.discard_trained_evaluations():  # they scored an earlier checkpoint
+            log.info("removed %s: it scored an earlier checkpoint of this run", stale.name)
         run_dir.mark_finished({"run_hash": run_hash, "epochs": last_epoch, "global_step": run.global_step,
                                "train_seconds": seconds, "world_size": info.world_size})
     D.barrier()
