@@ -113,8 +113,11 @@ class TextTransformer(nn.Module):
         eot = tokens.argmax(dim=-1)  # (B,) position of the end-of-text token (largest id)
         # The attention is causal, so no position at or before an end-of-text token sees the padding
         # after the batch's last one: dropping those columns leaves the result unchanged and saves the
-        # text head most of its work (captions fill 10-25 of the 77 positions).
-        tokens = tokens[:, : int(eot.max()) + 1]  # (B, N') with N' <= N
+        # text head most of its work (captions fill 10-25 of the 77 positions). On the CPU only: on a GPU
+        # reading the length would synchronise and change the shapes that compiled stages are built for,
+        # and the memory estimate (meta tensors) has no values to read.
+        if tokens.device.type == "cpu":
+            tokens = tokens[:, : int(eot.max()) + 1]  # (B, N') with N' <= N
         x = self.token_embedding(tokens) + self.positional_embedding[: tokens.shape[1]]  # (B, N', width)
         x = self.ln_final(self.transformer(x))  # (B, N', width)
         x = x[torch.arange(x.shape[0], device=x.device), eot]  # (B, width)

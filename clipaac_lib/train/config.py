@@ -67,7 +67,7 @@ CHECKPOINT_SELECTIONS = ("last", "best")
 
 PAPER_EPOCHS = 40  # section 3.2
 PAPER_WARMUP_EPOCHS = 5.0  # section 3.2
-#: Epochs on the synthetic set: 300 clips x 5 captions = 188 steps of 8 per epoch, about 40 s on 2 CPU cores.
+#: Epochs on the synthetic set: 300 clips x 5 captions = 188 steps of 8 per epoch, 30-40 s on 2 CPU cores.
 #: Sixteen: where the default (AudioCLIP-initialised) run's curves flatten on the 300-clip test split
 #: (``benchmarks/plateau.py``, 2026-12-04, seeds 0 and 1 of a 16-epoch run): CIDEr-D 0.80 / 0.72 after 4
 #: epochs, 0.93 / 0.95 after 8, 1.03 / 0.95 after 12 and 1.03 / 1.03 after 16, the test caption loss within
