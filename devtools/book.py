@@ -161,10 +161,12 @@ def prepare_grid(repo: Path = REPO, default_epoch_seconds: float | None = None) 
     ex.train_all(configs, workers, desc="notebook 6's grid")
 
 
-#: A cold ``make book`` (fresh clone, empty cache, venv included) on the project's 2-core machine (AMD EPYC,
-#: AVX2), 2026-12-03: 1 h 55 min 41 s, 96 min of it the grid; nothing else ran but about 3 min of unit tests.
+#: A cold ``make book`` (fresh clone, empty cache, venv included) on a 2-core AMD EPYC (AVX2), 2026-12-04:
+#: 57.7 min to the end of notebook 6's grid (about 44 min of it) and the 16-epoch default run (9.3 min), then
+#: 3.4 min of notebooks and Sphinx in a second pass (the first stopped at a bug in notebook 5, since fixed).
+#: On 2026-12-03 a slower machine of the same kind took 116 min with the 6-epoch default run.
 #: The first line ``prepare`` prints.
-COLD_BUILD_MINUTES = 116
+COLD_BUILD_MINUTES = 61
 
 
 def prepare(repo: Path = REPO) -> None:
