@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     root = args.run_root or str(cache_dir() / "plateau")
     config = system_config(args.system, args.epochs, args.seed, root, args.smoke)
     prepare_shared([config])  # data and encoder: made before the clock starts
-    epochs = config.resolved().num_epochs  # a smoke run trains fewer
+    resolved = config.resolved()
+    epochs = resolved.num_epochs  # a smoke run trains fewer
     load = os.getloadavg()[0]
     start, cider, seconds = time.perf_counter(), {}, {}
     result = None
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         cider[stop], seconds[stop] = result.scores.metric("cider_d"), time.perf_counter() - start
     history = result.history
     nll = [row["test_caption_nll"] for row in history]
-    print(f"system {args.system}, seed {args.seed}, {epochs} epochs (warm-up {config.resolved().warmup_epochs:g}), "
+    print(f"system {args.system}, seed {args.seed}, {epochs} epochs (warm-up {resolved.warmup_epochs:g}), "
           f"one thread; load average {load:.2f} at the start; run folder {result.run_dir}")
     print("| epoch | test caption loss | change vs since epoch 1 | CIDEr-D | wall s |\n|---|---|---|---|---|")
     for row, change in zip(history, relative_changes(nll), strict=True):

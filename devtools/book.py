@@ -5,8 +5,8 @@ Repository tooling, not part of the installed ``clipaac_lib`` package. From the 
 
 1. generates the embedded offline dataset (once; later runs find it), so notebooks run with no network;
 2. makes the default training run (notebook 5's defaults, :func:`notebook_defaults_run`): the book's
-   pretrained encoder, then the synthetic recipe's epochs (``SYNTHETIC_EPOCHS``), with progress bars on the console. Jupyter Book shows nothing while
-   a notebook executes, so the longest single job of a cold build runs here, where it can be watched;
+   pretrained encoder, then the synthetic recipe's epochs (``SYNTHETIC_EPOCHS``), with progress bars on
+   the console. Jupyter Book shows nothing while a notebook executes, so the longest single job of a cold build runs here, where it can be watched;
    notebook 5 then finds the finished run in the cache (reused, never trained twice);
 3. trains notebook 6's grid (its parameters: every system of Tables 1-2 over seeds, with the
    equal-steps batch-4 run), printing the expected time first, in worker processes with one progress
