@@ -85,6 +85,49 @@ def test_default_workers_follow_the_device(monkeypatch):
         parallel.train_all([], workers=0)
 
 
+def test_expected_cost_by_hand():
+    # epochs x (1 + 4 / batch), a third of that for a frozen encoder
+    assert parallel.expected_cost(TrainConfig(num_epochs=12, batch_size=4)) == pytest.approx(12 * 2.0)
+    assert parallel.expected_cost(TrainConfig(num_epochs=12, batch_size=8)) == pytest.approx(12 * 1.5)
+    assert parallel.expected_cost(TrainConfig(num_epochs=3, batch_size=16)) == pytest.approx(3 * 1.25)
+    frozen = TrainConfig(num_epochs=12, batch_size=8, init="audio_text", freeze_encoder=True)
+    assert parallel.expected_cost(frozen) == pytest.approx(12 * 1.5 / 3)
+
+
+class _InlinePool:
+    """A stand-in for the process pool: runs each job at submission and records the order."""
+
+    submitted: list[int] = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, config):
+        from concurrent.futures import Future
+
+        _InlinePool.submitted.append(config.num_epochs)
+        future: Future = Future()
+        future.set_result(f"run-{config.num_epochs}-{config.batch_size}")
+        return future
+
+
+def test_workers_take_the_longest_runs_first(monkeypatch):
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _InlinePool)
+    monkeypatch.setattr(parallel, "prepare_shared", lambda configs: None)
+    monkeypatch.setattr(parallel, "find_run", lambda config: None)
+    _InlinePool.submitted = []
+    configs = [TrainConfig(num_epochs=e, batch_size=8, seed=e) for e in (2, 9, 5)]
+    dirs = parallel.train_all(configs, workers=2)
+    assert _InlinePool.submitted == [9, 5, 2]
+    assert dirs == ["run-2-8", "run-9-8", "run-5-8"]  # returned in the order asked for
+
+
 def _tiny(data: Path, run_root: Path, seed: int) -> TrainConfig:
     return TrainConfig(init="random", data_root=str(data), run_root=str(run_root), train_split="development",
                        test_split="evaluation", model_overrides=TINY_MODEL, num_epochs=1, batch_size=4,

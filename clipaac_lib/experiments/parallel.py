@@ -19,7 +19,14 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from clipaac_lib.common.progress import tqdm
 from clipaac_lib.train import TrainConfig, find_run, train
 
-__all__ = ["default_workers", "prepare_shared", "train_all"]
+__all__ = ["default_workers", "expected_cost", "prepare_shared", "train_all"]
+
+#: Per-step overhead of a training step, in clips of batch: a step of ``b`` clips costs about ``b + 4``
+#: clips' worth, so an epoch at batch ``b`` costs ``1 + 4 / b`` per clip. Fitted to the 4-epoch grid of
+#: 2026-12-03 (``benchmarks/README.md``): a batch-4 run took 1.33x a batch-8 run (312 s against 235 s).
+STEP_OVERHEAD_CLIPS = 4.0
+#: A frozen-encoder run trains only the decoder on cached embeddings: 78 s against 235 s in that grid.
+FROZEN_SHARE = 1 / 3
 
 
 def _inherit_warnings(filters: list[tuple[object, ...]]) -> None:
@@ -54,10 +61,21 @@ def prepare_shared(configs: Sequence[TrainConfig]) -> None:
         init_weights(config, build_model_config(config, vocab_size=5000))
 
 
+def expected_cost(config: TrainConfig) -> float:
+    """The relative machine time of training ``config`` (a batch-8 epoch with a trained encoder is 1.5):
+    epochs x (1 + :data:`STEP_OVERHEAD_CLIPS` / batch size), times :data:`FROZEN_SHARE` for a frozen
+    encoder. Only an ordering: :func:`train_all` hands the longest runs to its workers first, so that the
+    pool does not end with one worker idle beside a long run started last."""
+    resolved = config.resolved()
+    per_epoch = 1.0 + STEP_OVERHEAD_CLIPS / resolved.batch_size
+    return resolved.num_epochs * per_epoch * (FROZEN_SHARE if resolved.freeze_encoder else 1.0)
+
+
 def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "training runs") -> list[str]:
     """Train every configuration of ``configs`` that has no finished, evaluated run, in ``workers``
     processes (1: here, in this process); repeated configurations train once. Returns the run
-    directories in the order of ``configs``. A failing run raises here after the others finished."""
+    directories in the order of ``configs``. Workers take the runs longest first (:func:`expected_cost`).
+    A failing run raises here after the others finished."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     unique = {c.run_hash(): c for c in configs}
@@ -73,7 +91,8 @@ def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "tra
         errors: list[BaseException] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_inherit_warnings,
                                  initargs=(list(warnings.filters),)) as pool:
-            futures = {pool.submit(_train_one, c): h for h, c in todo.items()}
+            longest_first = sorted(todo.items(), key=lambda item: expected_cost(item[1]), reverse=True)
+            futures = {pool.submit(_train_one, c): h for h, c in longest_first}
             for future in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({workers} workers)"):
                 try:
                     done[futures[future]] = future.result()
