@@ -5,6 +5,7 @@ training the same configurations in this process."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,8 @@ def test_expected_cost_by_hand():
 
 
 class _InlinePool:
-    """A stand-in for the process pool: runs each job at submission and records the order."""
+    """A stand-in for the process pool: records the order of submission and answers each job at once
+    with a made-up run directory (nothing trains)."""
 
     submitted: list[int] = []
 
@@ -109,8 +111,6 @@ class _InlinePool:
         return False
 
     def submit(self, fn, config):
-        from concurrent.futures import Future
-
         _InlinePool.submitted.append(config.num_epochs)
         future: Future = Future()
         future.set_result(f"run-{config.num_epochs}-{config.batch_size}")
