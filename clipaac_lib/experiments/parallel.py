@@ -12,14 +12,19 @@ Notebook: ``notebooks/06_ablations.ipynb`` (its grid), ``make book`` (which runs
 from __future__ import annotations
 
 import multiprocessing
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import torch
 
 from clipaac_lib.common.progress import tqdm
 from clipaac_lib.train import TrainConfig, find_run, train
 
-__all__ = ["default_workers", "expected_cost", "prepare_shared", "train_all"]
+__all__ = ["SECONDS_PER_COST", "Trained", "default_workers", "expected_cost", "expected_minutes", "prepare_shared",
+           "train_all"]
 
 #: Per-step overhead of a training step, in clips of batch: a step of ``b`` clips costs about ``b + 4``
 #: clips' worth, so an epoch at batch ``b`` costs ``1 + 4 / b`` per clip. Fitted to the 4-epoch grid of
@@ -27,6 +32,22 @@ __all__ = ["default_workers", "expected_cost", "prepare_shared", "train_all"]
 STEP_OVERHEAD_CLIPS = 4.0
 #: A frozen-encoder run trains only the decoder on cached embeddings: 78 s against 235 s in that grid.
 FROZEN_SHARE = 1 / 3
+#: Seconds of one worker per unit of :func:`expected_cost` on a 2-core CPU with two one-thread workers:
+#: the 12-epoch grid of 2026-12-06 took 582-686 s per batch-8 run (cost 18), so about 35 s.
+SECONDS_PER_COST = 35.0
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A run :func:`train_all` trained: its ``run_dir``, the ``wall_seconds`` of the whole ``train`` call
+    (training and evaluation) and torch's intra-op ``threads`` during it."""
+
+    run_dir: str
+    wall_seconds: float
+    threads: int
+
+
+OnDone = Callable[[TrainConfig, Trained], None]
 
 
 def _inherit_warnings(filters: list[tuple[object, ...]]) -> None:
@@ -35,9 +56,15 @@ def _inherit_warnings(filters: list[tuple[object, ...]]) -> None:
     warnings.filters[:] = filters
 
 
-def _train_one(config: TrainConfig) -> str:
-    """Worker: train ``config`` with one CPU thread (a finished run is reused); returns its run directory."""
-    return str(train(config.replace(cpu_threads="1", progress=False)).run_dir)
+def _train_one(config: TrainConfig) -> Trained:
+    """Worker: train ``config`` with one CPU thread (a finished run is reused)."""
+    return _timed_train(config.replace(cpu_threads="1", progress=False))
+
+
+def _timed_train(config: TrainConfig) -> Trained:
+    start = time.perf_counter()
+    run_dir = str(train(config).run_dir)
+    return Trained(run_dir, time.perf_counter() - start, torch.get_num_threads())
 
 
 def prepare_shared(configs: Sequence[TrainConfig]) -> None:
@@ -71,11 +98,27 @@ def expected_cost(config: TrainConfig) -> float:
     return resolved.num_epochs * per_epoch * (FROZEN_SHARE if resolved.freeze_encoder else 1.0)
 
 
-def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "training runs") -> list[str]:
+def expected_minutes(configs: Sequence[TrainConfig], workers: int) -> float:
+    """Minutes that training ``configs`` in ``workers`` processes should take on a 2-core CPU
+    (:data:`SECONDS_PER_COST` per unit of :func:`expected_cost`, shared among the workers)."""
+    return sum(expected_cost(c) for c in configs) * SECONDS_PER_COST / max(1, workers) / 60
+
+
+def _order(todo: dict[str, TrainConfig]) -> list[tuple[str, TrainConfig]]:
+    """Seed by seed (a grid stopped half-way holds whole seeds, every system paired), and within a seed
+    the longest runs first."""
+    return sorted(todo.items(), key=lambda item: (item[1].seed, -expected_cost(item[1])))
+
+
+def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "training runs",
+              on_done: OnDone | None = None) -> list[str]:
     """Train every configuration of ``configs`` that has no finished, evaluated run, in ``workers``
     processes (1: here, in this process); repeated configurations train once. Returns the run
-    directories in the order of ``configs``. Workers take the runs longest first (:func:`expected_cost`).
-    A failing run raises here after the others finished."""
+    directories in the order of ``configs``. Workers take the runs seed by seed, longest first within a
+    seed (:func:`expected_cost`).
+    ``on_done(config, trained)`` is called here, in this process, as each run finishes (a grid writes
+    its record then, so a stopped job keeps what finished). A failing run raises here after the others
+    finished."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     unique = {c.run_hash(): c for c in configs}
@@ -83,19 +126,24 @@ def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "tra
     done = {h: str(f.run_dir) for h, f in found.items() if f is not None and f.scores is not None}
     todo = {h: c for h, c in unique.items() if h not in done}
     if workers == 1 or len(todo) <= 1:
-        for h, config in tqdm(list(todo.items()), desc=desc):
-            done[h] = str(train(config).run_dir)
+        for h, config in tqdm(_order(todo), desc=desc):
+            trained = _timed_train(config)
+            done[h] = trained.run_dir
+            if on_done is not None:
+                on_done(config, trained)
     else:
         prepare_shared(list(todo.values()))
         context = multiprocessing.get_context("spawn")  # no forked torch thread pools
         errors: list[BaseException] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_inherit_warnings,
                                  initargs=(list(warnings.filters),)) as pool:
-            longest_first = sorted(todo.items(), key=lambda item: expected_cost(item[1]), reverse=True)
-            futures = {pool.submit(_train_one, c): h for h, c in longest_first}
+            futures = {pool.submit(_train_one, c): h for h, c in _order(todo)}
             for future in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({workers} workers)"):
                 try:
-                    done[futures[future]] = future.result()
+                    trained = future.result()
+                    done[futures[future]] = trained.run_dir
+                    if on_done is not None:
+                        on_done(todo[futures[future]], trained)
                 except Exception as error:  # noqa: BLE001 (re-raised below, after the other runs)
                     errors.append(error)
         if errors:

@@ -14,6 +14,8 @@ scores DCASE ranks by since 2023: SPIDEr-FL, FENSE, sentence-BERT similarity, SP
   ``modern_models.py``, :func:`download_modern_models`) and :func:`spider_max` (``multi_candidates.py``);
   ``evaluate_captions(..., modern="auto")`` adds :data:`MODERN_KEYS` after the paper's
   :data:`METRIC_KEYS`;
+- :func:`held_out_cider_d`: CIDEr-D with each reference held out in turn, the footing on which model,
+  consensus, shuffled and human captions are compared (``held_out.py``);
 - :func:`missing_tools_note`: one note per page on the tools missing here (``tools.py``);
 - ``java.py`` finds Java (clear install instructions when missing) and keeps it locale-safe;
 - ``ptb.py``, ``meteor.py``, ``paraphrase.py``, ``spice.py`` run the Java tools, each started once
@@ -23,6 +25,7 @@ Notebook: ``notebooks/04_metrics.ipynb``.
 """
 
 from clipaac_lib.metrics.corpus import score_in_corpus
+from clipaac_lib.metrics.held_out import HUMAN, CiderScores, held_out_cider_d
 from clipaac_lib.metrics.java import JavaNotFoundError, find_java
 from clipaac_lib.metrics.modern import MODERN_KEYS, fense, sbert_sim, spider_fl, vocab
 from clipaac_lib.metrics.modern_models import (
@@ -43,6 +46,9 @@ from clipaac_lib.metrics.spice_install import (
 from clipaac_lib.metrics.tools import MissingTool, ToolsNote, missing_tools, missing_tools_note
 
 __all__ = [
+    "HUMAN",
+    "CiderScores",
+    "held_out_cider_d",
     "METRIC_KEYS",
     "MODERN_KEYS",
     "SPICE_INSTALL_COMMAND",

@@ -1,0 +1,78 @@
+"""Where a shipped result came from: the commit, the machine, the code that trained it, how long it took.
+
+A run record (:mod:`~clipaac_lib.experiments.records`) carries a ``provenance`` dict made here:
+``commit`` (``git rev-parse HEAD`` of the checkout the package runs from, None outside one) and
+``dirty`` (uncommitted changes under ``clipaac_lib/``), ``date`` (UTC), ``cpu`` and ``cores``, the
+``torch`` and ``python`` versions, ``threads`` (torch's intra-op threads of the run), ``wall_seconds``,
+``load`` (the 1-minute load average when the run finished: other work on the machine slows a run),
+``command`` and ``code_fingerprint``. The fingerprint is the sha256 of the source of the packages whose
+code decides a run's numbers (:data:`FINGERPRINTED`); when today's differs from a record's, the code
+changed after the record was made, and the book says so. Notebook: ``notebooks/06_ablations.ipynb``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import clipaac_lib
+
+__all__ = ["FINGERPRINTED", "code_fingerprint", "cpu_model", "git_commit", "provenance"]
+
+#: The packages whose source decides a training run's numbers (data, model, losses, training, metrics).
+FINGERPRINTED = ("common", "data", "model", "metrics", "pretrain", "train")
+PACKAGE_DIR = Path(clipaac_lib.__file__).resolve().parent
+
+
+def code_fingerprint(package_dir: Path = PACKAGE_DIR, packages: tuple[str, ...] = FINGERPRINTED) -> str:
+    """sha256 (16 hex digits) over the relative path and bytes of every ``.py`` file of ``packages``."""
+    digest = hashlib.sha256()
+    for name in packages:
+        for path in sorted((package_dir / name).rglob("*.py")):
+            digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def git_commit(package_dir: Path = PACKAGE_DIR) -> tuple[str | None, bool]:
+    """``(commit, dirty)`` of the git checkout holding ``package_dir`` (None, False outside one, e.g. a
+    pip-installed package); ``dirty``: uncommitted changes to the package's files."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=package_dir, capture_output=True, text=True, check=True,
+                              timeout=30).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--", "."))
+    except (OSError, subprocess.SubprocessError):
+        return None, False
+    return commit, dirty
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance(*, wall_seconds: float, threads: int | None, command: str = "") -> dict[str, Any]:
+    """The ``provenance`` of a run that finished just now (see the module docstring)."""
+    commit, dirty = git_commit()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"commit": commit, "dirty": dirty,
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
+            "python": platform.python_version(), "threads": threads, "wall_seconds": round(wall_seconds, 1),
+            "load": load, "command": command, "code_fingerprint": code_fingerprint()}
