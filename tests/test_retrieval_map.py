@@ -51,6 +51,24 @@ def test_ties_count_against_the_query() -> None:
     assert got == pytest.approx(1 / 4)
 
 
+def test_non_finite_embeddings_rank_last_never_first() -> None:
+    """A NaN embedding must not give perfect retrieval (``sim >= nan`` is False, so before the fix every
+    rank was 0 and R@1 = mAP@10 = 1): its similarities rank below every real one."""
+    nan_audio = torch.full((4, 3), float("nan"))
+    text = torch.randn(8, 3)
+    clip = torch.arange(4).repeat_interleave(2)
+    assert retrieval_map(nan_audio, text, clip) == pytest.approx(1 / 4)  # last among 4 clips, ties
+    recall = retrieval_recall(nan_audio, text, clip, ks=(1,))
+    assert recall["a2t_r1"] == 0.0 and recall["t2a_r1"] == 0.0
+    # one broken clip among good ones: it is ranked last for its own captions, and the others keep rank 1
+    audio = torch.eye(4, 3 + 1)[:, :4]
+    good_text = audio[clip]
+    audio[2] = float("nan")
+    ranks = retrieval_recall(audio, good_text, clip, ks=(1, 4))
+    assert ranks["t2a_r1"] == pytest.approx(6 / 8) and ranks["t2a_r4"] == 1.0
+    assert ranks["a2t_r1"] == pytest.approx(3 / 4)
+
+
 def test_map_rejects_bad_inputs() -> None:
     with pytest.raises(ValueError, match="one clip index per caption"):
         retrieval_map(torch.ones(2, 3), torch.ones(4, 3), torch.tensor([0, 1]))

@@ -22,7 +22,7 @@ __all__ = ["retrieval_recall", "retrieval_map", "chance_recall", "chance_map"]
 
 def _similarity(audio_emb: Tensor, text_emb: Tensor, text_clip: Tensor) -> tuple[Tensor, Tensor]:
     """Cosine similarity (N, M) of every clip with every caption, and which pairs belong together
-    (N, M) bool; the shapes and clip indices checked first."""
+    (N, M) bool; the shapes and clip indices checked first. Non-finite similarities become -inf."""
     if audio_emb.ndim != 2 or text_emb.ndim != 2 or audio_emb.shape[1] != text_emb.shape[1]:
         raise ValueError(f"expected (N, L) and (M, L) embeddings; got {tuple(audio_emb.shape)} and "
                          f"{tuple(text_emb.shape)}")
@@ -33,6 +33,9 @@ def _similarity(audio_emb: Tensor, text_emb: Tensor, text_clip: Tensor) -> tuple
     if text_clip.numel() and (int(text_clip.min()) < 0 or int(text_clip.max()) >= n_clips):
         raise ValueError(f"text_clip values must be clip indices in [0, {n_clips})")
     sim = F.normalize(audio_emb.float(), dim=-1) @ F.normalize(text_emb.float(), dim=-1).T  # (N, M)
+    # a non-finite similarity (a NaN embedding) ranks last: -inf, below every real one and tied with the
+    # other failures (ties count against the query), never a hit (NaN >= x is False for every x)
+    sim = sim.masked_fill(~torch.isfinite(sim), -math.inf)
     positive = text_clip[None, :] == torch.arange(n_clips)[:, None]  # (N, M)
     return sim, positive
 
