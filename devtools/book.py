@@ -8,9 +8,9 @@ Repository tooling, not part of the installed ``clipaac_lib`` package. From the 
    pretrained encoder, then the synthetic recipe's epochs (``SYNTHETIC_EPOCHS``), with progress bars on
    the console. Jupyter Book shows nothing while a notebook executes, so the longest single job of a cold build runs here, where it can be watched;
    notebook 5 then finds the finished run in the cache (reused, never trained twice);
-3. trains notebook 6's grid (its parameters: every system of Tables 1-2 over seeds, with the
-   equal-steps batch-4 run), printing the expected time first, in worker processes with one progress
-   bar (:func:`prepare_grid`); notebook 6 then finds every run;
+3. answers notebook 6's grid (its parameters: every system of Tables 1-2 over seeds, with the
+   equal-steps batch-4 run) from the records shipped in ``results/``, training only what no record
+   answers, after printing the expected time (:func:`prepare_grid`); notebook 6 then finds every record;
 4. vendors the JavaScript that pages would otherwise load from CDNs (RequireJS and the ipywidgets
    embed manager for widgets, MathJax 3 for equations) into ``book/_vendor`` from the npm registry,
    once. ``_config.yml`` lists that folder in ``html_static_path`` and points myst-nb and Sphinx at the
@@ -112,53 +112,22 @@ def prepare_default_run(repo: Path = REPO) -> float | None:
     return statistics.median(seconds) if seconds else None
 
 
-#: Machine seconds per grid run-epoch (one epoch of one batch-8 run on the full synthetic set, 1 500 pairs,
-#: with its validation and its share of the run's evaluation; two one-thread workers, so a run-epoch takes
-#: twice this in wall time) when the default run's speed is unknown: the grid of 2026-12-03 on an AVX-512
-#: machine (4-epoch runs of 235-316 s, two at a time). Only for the printed expectation.
-GRID_SECONDS_PER_RUN_EPOCH = 31.0
-#: The same, as a multiple of the default run's median epoch (two threads, one process, training only),
-#: measured in one cold build on an AVX2 machine (2026-12-03): the grid's 102 run-epochs took 95.3 min
-#: (56 s each) after a default run of 67.4 s per epoch. It carries the expectation to other machines
-#: (on the AVX-512 machine: 31-39 s per run-epoch and 41-49 s per default epoch, a ratio of 0.6-0.95).
-GRID_RUN_EPOCH_PER_DEFAULT_EPOCH = 0.83
-
-
-def grid_seconds_per_run_epoch(default_epoch_seconds: float | None) -> float:
-    """Expected machine seconds per grid run-epoch: scaled from the default run's median epoch on this
-    machine when known, else :data:`GRID_SECONDS_PER_RUN_EPOCH`."""
-    if default_epoch_seconds:
-        return GRID_RUN_EPOCH_PER_DEFAULT_EPOCH * default_epoch_seconds
-    return GRID_SECONDS_PER_RUN_EPOCH
-
-
-def prepare_grid(repo: Path = REPO, default_epoch_seconds: float | None = None) -> None:
-    """Train notebook 6's grid now (its parameters cell's values), with a console progress bar and the
-    expected time printed first (from ``default_epoch_seconds``, the default run's median epoch on this
-    machine, see :func:`grid_seconds_per_run_epoch`); notebook 6 then finds every run."""
+def prepare_grid(repo: Path = REPO) -> None:
+    """Answer notebook 6's grid (its parameters cell's values) from the records shipped in
+    ``results/``; train only what no record answers (a changed parameter), printing the expected time
+    first, with a console progress bar; notebook 6 then finds every record."""
     from clipaac_lib import experiments as ex
-    from clipaac_lib.train import TrainConfig, find_run
 
     p = notebook_defaults_run(repo / "notebooks" / "06_ablations.ipynb")
     common = dict(dataset=p["dataset"], model_config=p["model_config"], device=p["device"], smoke=p["smoke"],
                   num_epochs=p["num_epochs"], limit_train_clips=p["limit_train_clips"], eval_untrained=False,
                   validate_every=1)
-    tables, seeds = ex.parse_tables(p["run_tables"]), ex.parse_seeds(p["seeds"])
-    seeded = ex.seeded_systems(p["seeded"])
-    jobs = [*(ex.table1_jobs(**common) if "1" in tables else []), *(ex.table2_jobs(**common) if "2" in tables else [])]
-    jobs = ex.select_systems(jobs, p["systems"])
-    epochs = TrainConfig(**common).resolved().num_epochs
-    jobs += ex.equal_steps_jobs(jobs, epochs)
-    configs = [job.config(seed) for job, seed in ex.grid_plan(jobs, seeds, seeded)]
-    configs = [c for c in configs if ex.ablations.init_available(c)]  # the paper model without its files: 6 says so
-    todo = {c.run_hash(): c for c in configs if find_run(c) is None}
-    run_epochs = sum(c.resolved().num_epochs * (0.25 if c.freeze_encoder else 1.0) for c in todo.values())
-    workers = p["workers"] or ex.default_workers(p["device"])
-    minutes = run_epochs * grid_seconds_per_run_epoch(default_epoch_seconds) * 2 / max(workers, 1) / 60
-    basis = "this machine's default run" if default_epoch_seconds else "a 2-core CPU like the project's"
-    print(f"notebook 6's grid: {len(todo)} of {len(set(c.run_hash() for c in configs))} runs to train, "
-          f"{workers} worker(s); expected about {minutes:.0f} min, judged from {basis} (much less on a GPU)")
-    ex.train_all(configs, workers, desc="notebook 6's grid")
+    jobs = ex.grid_jobs(ex.parse_tables(p["run_tables"]), p["systems"], **common)
+    seeds = ex.parse_seeds(p["seeds"])
+    grid = ex.run_grid(jobs, seeds, results_dir=p["results_dir"], read_also=[repo / "results"],
+                       seeded=ex.seeded_systems(p["seeded"]), workers=p["workers"] or ex.default_workers(p["device"]),
+                       train_missing=p["train_missing"], command="make book (devtools.book prepare)")
+    print(f"notebook 6's grid: {len(grid.records)} of {len(grid.plan)} (system, seed) pairs answered by records")
 
 
 #: A cold ``make book`` (fresh clone, empty cache, venv included) on a 2-core AMD EPYC (AVX2), 2026-12-04:
@@ -176,7 +145,8 @@ def prepare(repo: Path = REPO) -> None:
           "expectation for this machine follows the default run.")
     vendor_javascript(repo / "book" / "_vendor")
     prepare_data()
-    prepare_grid(repo, prepare_default_run(repo))
+    prepare_default_run(repo)
+    prepare_grid(repo)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,14 +11,15 @@ import pytest
 from clipaac_lib.experiments.ablations import (
     Job,
     parse_seeds,
-    run_grid,
     side_by_side,
     summarize,
     table1_jobs,
     table2_jobs,
 )
 from clipaac_lib.experiments.baselines import Baselines
+from clipaac_lib.experiments.grid import run_grid
 from clipaac_lib.experiments.paper import TABLE1, paper_table
+from clipaac_lib.experiments.yardsticks import Yardsticks
 
 
 def test_table1_jobs_are_the_papers_systems():
@@ -55,7 +56,7 @@ def test_parse_seeds():
 def test_paper_systems_without_published_weights_are_reported_not_run(tmp_path, monkeypatch):
     monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
     jobs = [j for j in table1_jobs(model_config="paper") if j.params["init"] != "random"]
-    table = run_grid(jobs, tmp_path / "out", seeds=[0, 1], seeded={4})
+    table = run_grid(jobs, [0, 1], results_dir=tmp_path / "out", seeded={4}).table()
     assert list(zip(table["system"], table["seed"], strict=True)) == [(2, 0), (3, 0), (4, 0), (4, 1)]
     assert set(table.loc[table["system"] == 2, "status"]) == {"not run: ESRNXFBSP.pt not available offline"}
     assert set(table.loc[table["system"] == 4, "status"]) == {"not run: AudioCLIP-Full-Training.pt not available offline"}
@@ -64,9 +65,12 @@ def test_paper_systems_without_published_weights_are_reported_not_run(tmp_path, 
 
 def test_summary_and_side_by_side_by_hand():
     records = pd.DataFrame([
-        {"system": 1, "seed": 0, "init": "random", "status": "ran", "cider_d": 0.2, "bleu_4": 0.1, "meteor": 0.1},
-        {"system": 4, "seed": 0, "init": "audio_text", "status": "ran", "cider_d": 0.5, "bleu_4": 0.2, "meteor": 0.2},
-        {"system": 4, "seed": 1, "init": "audio_text", "status": "ran", "cider_d": 0.7, "bleu_4": 0.2, "meteor": 0.2},
+        {"system": 1, "seed": 0, "init": "random", "status": "ran", "cider_d": 0.2, "bleu_4": 0.1, "meteor": 0.1,
+         "cider_d_held_out": 0.15},
+        {"system": 4, "seed": 0, "init": "audio_text", "status": "ran", "cider_d": 0.5, "bleu_4": 0.2, "meteor": 0.2,
+         "cider_d_held_out": 0.45},
+        {"system": 4, "seed": 1, "init": "audio_text", "status": "ran", "cider_d": 0.7, "bleu_4": 0.2, "meteor": 0.2,
+         "cider_d_held_out": 0.65},
         {"system": 2, "seed": 0, "init": "audio", "status": "not run: no weights"},
     ])
     summary = summarize(records, ["init"])
@@ -74,13 +78,12 @@ def test_summary_and_side_by_side_by_hand():
     assert summary.loc[4, "cider_d_mean"] == pytest.approx(0.6)
     assert summary.loc[4, "cider_d_sd"] == pytest.approx(math.sqrt(0.02))  # sample sd of 0.5, 0.7
     assert math.isnan(summary.loc[1, "cider_d_sd"]) and summary.loc[4, "n_seeds"] == 2
-    table = pd.DataFrame({"cider_d": [0.1, 0.3, 0.9], "references": [5, 5, 4]},
-                         index=["consensus caption", "shuffled", "human (4 refs)"])
-    both = side_by_side(summary, paper_table(TABLE1), ["init"], metrics=("cider_d",),
-                        baselines=Baselines(table, "a caption"))
+    yard = Yardsticks(consensus=0.05, shuffled=0.2, human=0.85, consensus_text="a caption", derangements=5,
+                      clips=2, references=5)
+    both = side_by_side(summary, paper_table(TABLE1), ["init"], metrics=("cider_d",), yardsticks=yard)
     assert both.loc[4, "cider_d ours"] == "0.600 ± 0.141" and both.loc[1, "cider_d ours"] == "0.200"
     assert both.loc[2, "cider_d ours"] == "not run" and both.loc[4, "cider_d paper"] == "0.394"
-    assert both.loc[4, "CIDEr-D gap share"] == "62%"  # (0.6 - 0.1) / (0.9 - 0.1)
+    assert both.loc[4, "CIDEr-D gap share"] == "62%"  # held-out mean 0.55: (0.55 - 0.05) / (0.85 - 0.05)
 
 
 def test_job_names_carry_the_seed():

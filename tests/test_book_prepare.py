@@ -28,47 +28,52 @@ def test_a_notebook_that_differs_is_left_to_train_itself(monkeypatch: pytest.Mon
     assert "differ" in capsys.readouterr().out
 
 
-def test_the_prepared_grid_is_notebook_6s(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    """What ``make book`` trains before rendering: every system of Tables 1-2 for each of notebook 6's
-    seeds (systems 4 and 8 one run) and the equal-steps batch-4 run, validating every epoch; the
-    expected time is printed first."""
-    import clipaac_lib.train as train_package
+def _patched_grid(monkeypatch: pytest.MonkeyPatch, answered: set[str]) -> list[list[TrainConfig]]:
+    """Stand-ins below ``run_grid``: records answer the run hashes in ``answered`` (or every one when it
+    holds "all"); nothing is in the cache; training is recorded, not done."""
+    from clipaac_lib.experiments import grid as grid_module
+
+    trained: list[list[TrainConfig]] = []
+
+    monkeypatch.setattr(grid_module, "find_run", lambda config: None)
+    monkeypatch.setattr(grid_module, "train_all", lambda configs, workers, desc, on_done: trained.append(configs))
+    monkeypatch.setattr(grid_module, "read_records", lambda *folders: {
+        h: type("R", (), {"run_hash": h})() for h in answered})
+    return trained
+
+
+def _notebook_6_configs() -> list[TrainConfig]:
     from clipaac_lib import experiments as ex
 
-    captured: list[list[TrainConfig]] = []
-    monkeypatch.setattr(train_package, "find_run", lambda config: None)
-    monkeypatch.setattr(ex, "train_all", lambda configs, workers, desc: captured.append(list(configs)))
+    p = book.notebook_defaults_run(book.REPO / "notebooks" / "06_ablations.ipynb")
+    common = dict(dataset=p["dataset"], model_config=p["model_config"], device=p["device"], smoke=p["smoke"],
+                  num_epochs=p["num_epochs"], limit_train_clips=p["limit_train_clips"], eval_untrained=False,
+                  validate_every=1)
+    jobs = ex.grid_jobs({"1", "2"}, "all", **common)
+    return [job.config(seed) for job, seed in ex.grid_plan(jobs, ex.parse_seeds(p["seeds"]))]
+
+
+def test_make_book_trains_none_of_the_grid_that_records_answer(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """Every (system, seed) of notebook 6 answered by a record: nothing trains, nothing is estimated."""
+    configs = _notebook_6_configs()
+    trained = _patched_grid(monkeypatch, {c.run_hash() for c in configs})
     book.prepare_grid()
-    (configs,) = captured
+    assert trained == []
+    out = capsys.readouterr().out
+    assert f"{len(configs)} of {len(configs)} (system, seed) pairs answered by records" in out
+    assert "training them" not in out
+
+
+def test_make_book_trains_only_what_no_record_answers(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """The notebook's design (systems 1-10 and 7 at equal steps, 4 = 8, 12 epochs, validating every
+    epoch) with one record missing: exactly that run trains, after the expected time is printed."""
+    configs = _notebook_6_configs()
     params = book.notebook_defaults_run(book.REPO / "notebooks" / "06_ablations.ipynb")
-    seeds = ex.parse_seeds(params["seeds"])
-    assert len(configs) == (10 + 1) * len(seeds)  # systems 1-10, and 7 at equal steps
-    assert len({c.run_hash() for c in configs}) == (9 + 1) * len(seeds)  # 4 = 8
-    assert all(c.validate_every == 1 and c.num_epochs == params["num_epochs"] for c in configs
-               if not (c.batch_size == 4 and c.num_epochs != params["num_epochs"]))
-    steps = [c for c in configs if c.batch_size == 4 and c.num_epochs == params["num_epochs"] // 4]
-    assert len(steps) == len(seeds)
-    assert "expected about" in capsys.readouterr().out
-
-
-def test_the_grid_expectation_scales_with_the_default_runs_epoch(monkeypatch: pytest.MonkeyPatch,
-                                                                 capsys) -> None:
-    """A machine twice as slow at the default run's epoch is expected to take twice as long for the
-    grid: run-epochs (frozen runs a quarter) x the calibrated seconds, two workers sharing two cores."""
-    import re
-
-    import clipaac_lib.train as train_package
-    from clipaac_lib import experiments as ex
-
-    captured: list[list[TrainConfig]] = []
-    monkeypatch.setattr(train_package, "find_run", lambda config: None)
-    monkeypatch.setattr(ex, "train_all", lambda configs, workers, desc: captured.append(list(configs)))
-    monkeypatch.setattr(ex, "default_workers", lambda device: 2)
-    minutes = []
-    for epoch_seconds in (60.0, 120.0):
-        book.prepare_grid(default_epoch_seconds=epoch_seconds)
-        minutes.append(int(re.search(r"expected about (\d+) min", capsys.readouterr().out).group(1)))
-    unique = {c.run_hash(): c for c in captured[0]}.values()
-    run_epochs = sum(c.num_epochs * (0.25 if c.freeze_encoder else 1) for c in unique)
-    assert minutes[0] == round(run_epochs * book.GRID_RUN_EPOCH_PER_DEFAULT_EPOCH * 60.0 / 60)
-    assert abs(minutes[1] - 2 * minutes[0]) <= 1
+    seeds = params["seeds"]
+    assert len(configs) == (10 + 1) * seeds and len({c.run_hash() for c in configs}) == (9 + 1) * seeds
+    assert all(c.validate_every == 1 for c in configs) and params["num_epochs"] == 12
+    missing = configs[3]
+    trained = _patched_grid(monkeypatch, {c.run_hash() for c in configs} - {missing.run_hash()})
+    book.prepare_grid()
+    assert [[c.run_hash() for c in batch] for batch in trained] == [[missing.run_hash()]]
+    assert "1 run(s) have no record: training them, about" in capsys.readouterr().out

@@ -9,7 +9,6 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -17,6 +16,7 @@ from clipaac_lib.experiments import parallel
 from clipaac_lib.experiments.ablations import Job, table2_jobs
 from clipaac_lib.experiments.curves import (
     EQUAL_STEPS_TAG,
+    curve_gaps,
     equal_steps_epochs,
     equal_steps_job,
     equal_steps_jobs,
@@ -24,6 +24,7 @@ from clipaac_lib.experiments.curves import (
     last_epoch_change,
     plot_curves,
 )
+from clipaac_lib.experiments.records import RunRecord
 from clipaac_lib.train import TrainConfig, find_run
 from tests.conftest import TINY_MODEL
 
@@ -47,23 +48,23 @@ def test_equal_steps_job_is_system_7_with_fewer_epochs_and_its_own_record():
     assert equal_steps_jobs(jobs, 1) == []  # a smoke run's one epoch: no whole batch-4 epoch
 
 
-def _records(tmp_path: Path, curves: dict[tuple[int, int], list[float]]) -> pd.DataFrame:
-    rows = []
+def _records(curves: dict[tuple[int, int], list[float]]) -> dict[tuple[int, str, int], RunRecord]:
+    """``Grid.records`` of runs with these validation curves, plus an equal-steps run that must be left out."""
+    records = {}
     for (system, seed), values in curves.items():
-        run = tmp_path / f"run{system}-{seed}"
-        run.mkdir()
-        history = [{"epoch": e + 1, "train_loss": 9.0, "test_caption_nll": v} for e, v in enumerate(values)]
-        (run / "history.json").write_text(json.dumps(history))
-        rows.append({"system": system, "seed": seed, "status": "ran", "run_dir": str(run)})
-    rows.append({"system": 2, "seed": 0, "status": "not run: no weights", "run_dir": None})
-    return pd.DataFrame(rows)
+        curve = [{"epoch": e + 1, "loss": v, "train_loss": 9.0} for e, v in enumerate(values)]
+        records[(system, "", seed)] = RunRecord(f"system{system:02d}-seed{seed}", system, "", seed, "h", {}, [], {},
+                                                curve, {})
+    steps = [{"epoch": 1, "loss": 5.0, "train_loss": 9.0}]
+    records[(7, "steps", 0)] = RunRecord("system07-steps-seed0", 7, "steps", 0, "h", {}, [], {}, steps, {})
+    return records
 
 
 def test_curves_and_the_last_epochs_share_of_the_change(tmp_path):
-    records = _records(tmp_path, {(1, 0): [2.0, 1.5, 1.2, 1.1], (1, 1): [2.2, 1.7, 1.4, 1.3],
-                                  (4, 0): [1.6, 1.3, 1.2, 1.2]})
+    records = _records({(1, 0): [2.0, 1.5, 1.2, 1.1], (1, 1): [2.2, 1.7, 1.4, 1.3],
+                        (4, 0): [1.6, 1.3, 1.2, 1.2], (4, 1): [1.8, 1.5, 1.2, 1.2]})
     curves = grid_curves(records)
-    assert len(curves) == 12 and set(curves["system"]) == {1, 4}  # the run that did not run is left out
+    assert len(curves) == 16 and set(curves["system"]) == {1, 4}  # the equal-steps run is left out
     flat = last_epoch_change(curves)
     # system 1: mean over seeds 2.1, 1.6, 1.3, 1.2: last change -0.1 of a total -0.9
     assert flat.loc[1, "last_change"] == pytest.approx(-0.1)
@@ -73,6 +74,10 @@ def test_curves_and_the_last_epochs_share_of_the_change(tmp_path):
     assert len(fig.axes[0].lines) == 2
     one = last_epoch_change(curves[curves["epoch"] == 1])  # a smoke run: nothing to say, not an error
     assert one["share_of_total"].isna().all() and (one["epochs"] == 1).all()
+    # system 1 minus system 4, paired by seed: epoch 2 (1.5 - 1.3, 1.7 - 1.5) -> 0.2; epoch 4 (-0.1, 0.1) -> 0
+    gaps = curve_gaps(curves, worse=1, better=4, epochs=(2, 4))
+    assert gaps.loc[2, "loss difference"] == pytest.approx(0.2) and gaps.loc[4, "loss difference"] == pytest.approx(0.0)
+    assert (gaps["seeds"] == 2).all()
 
 
 def test_default_workers_follow_the_device(monkeypatch):
@@ -111,21 +116,25 @@ class _InlinePool:
         return False
 
     def submit(self, fn, config):
-        _InlinePool.submitted.append(config.num_epochs)
+        _InlinePool.submitted.append((config.seed, config.num_epochs))
         future: Future = Future()
-        future.set_result(f"run-{config.num_epochs}-{config.batch_size}")
+        future.set_result(parallel.Trained(f"run-{config.num_epochs}-{config.seed}", 1.0, 1))
         return future
 
 
-def test_workers_take_the_longest_runs_first(monkeypatch):
+def test_workers_take_the_runs_seed_by_seed_longest_first(monkeypatch):
+    """A grid stopped half-way holds whole seeds; within a seed the longest run starts first; each
+    finished run is reported to ``on_done`` here, as it ends."""
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", _InlinePool)
     monkeypatch.setattr(parallel, "prepare_shared", lambda configs: None)
     monkeypatch.setattr(parallel, "find_run", lambda config: None)
     _InlinePool.submitted = []
-    configs = [TrainConfig(num_epochs=e, batch_size=8, seed=e) for e in (2, 9, 5)]
-    dirs = parallel.train_all(configs, workers=2)
-    assert _InlinePool.submitted == [9, 5, 2]
-    assert dirs == ["run-2-8", "run-9-8", "run-5-8"]  # returned in the order asked for
+    configs = [TrainConfig(num_epochs=e, batch_size=8, seed=s) for s, e in ((1, 9), (0, 2), (0, 5), (1, 3))]
+    done = []
+    dirs = parallel.train_all(configs, workers=2, on_done=lambda config, trained: done.append(trained.run_dir))
+    assert _InlinePool.submitted == [(0, 5), (0, 2), (1, 9), (1, 3)]
+    assert dirs == ["run-9-1", "run-2-0", "run-5-0", "run-3-1"]  # returned in the order asked for
+    assert sorted(done) == sorted(dirs)
 
 
 def _tiny(data: Path, run_root: Path, seed: int) -> TrainConfig:

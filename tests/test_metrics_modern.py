@@ -215,7 +215,7 @@ def test_spider_max_scores_each_rank_as_a_corpus(monkeypatch: pytest.MonkeyPatch
     calls = []
     by_rank = {("a0", "b0"): [0.1, 0.8], ("a1", "b1"): [0.6, 0.2]}  # per-clip SPIDEr of each rank, by hand
 
-    def fake_evaluate(candidates, references, *, per_clip: bool, spice, java):
+    def fake_evaluate(candidates, references, *, per_clip: bool, spice, java, modern):
         calls.append(tuple(candidates))
         values = by_rank[tuple(candidates)]
         return {"spider": sum(values) / len(values), "per_clip": {"spider": values}}

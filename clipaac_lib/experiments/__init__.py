@@ -5,7 +5,9 @@
   shuffled captions, humans) and the gap share;
 - :mod:`~clipaac_lib.experiments.report`: the baselines and plain-language verdicts of one run;
 - :mod:`~clipaac_lib.experiments.ablations`: every system of Tables 1 and 2 as training jobs over seeds;
-- :mod:`~clipaac_lib.experiments.findings`: the paper's four findings and seed statistics;
+- :mod:`~clipaac_lib.experiments.grid`: the grid answered from run records (:mod:`~clipaac_lib.experiments.records`,
+  with :mod:`~clipaac_lib.experiments.provenance`), training only what no record answers;
+- :mod:`~clipaac_lib.experiments.findings`: the paper's findings and seed statistics;
 - :mod:`~clipaac_lib.experiments.curves`: the grid's validation curves and batch size at equal steps;
 - :mod:`~clipaac_lib.experiments.parallel`: independent runs in one-thread worker processes;
 - :mod:`~clipaac_lib.experiments.intervals` and :mod:`~clipaac_lib.experiments.paired`: each finding
@@ -27,7 +29,6 @@ from clipaac_lib.experiments.ablations import (
     parse_tables,
     plot_figure2,
     plot_systems,
-    run_grid,
     seeded_systems,
     select_systems,
     side_by_side,
@@ -37,8 +38,10 @@ from clipaac_lib.experiments.ablations import (
 )
 from clipaac_lib.experiments.baselines import Baselines, compute_baselines, gap_share
 from clipaac_lib.experiments.curves import (
+    CURVE_COLUMNS,
     CURVE_METRIC,
     EQUAL_STEPS_FINDING,
+    curve_gaps,
     equal_steps_epochs,
     equal_steps_job,
     equal_steps_jobs,
@@ -51,14 +54,26 @@ from clipaac_lib.experiments.findings import (
     Finding,
     png_bytes,
 )
+from clipaac_lib.experiments.grid import (
+    Grid,
+    default_results_dir,
+    grid_jobs,
+    record_run,
+    run_grid,
+    shipped_results_dir,
+)
 from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
 from clipaac_lib.experiments.paired import (
+    COLUMNS,
+    alpha_dose_response,
     describe_paired,
     paired_findings,
+    plot_alpha_dose_response,
     plot_paired_findings,
-    run_per_clip,
+    system_scores,
 )
 from clipaac_lib.experiments.paper import (
+    CLOTHO_YARDSTICKS,
     METRIC_NAMES,
     SYSTEM_NAMES,
     TABLE1,
@@ -68,10 +83,35 @@ from clipaac_lib.experiments.paper import (
     paper_table3,
     system_name,
 )
-from clipaac_lib.experiments.parallel import default_workers, train_all
+from clipaac_lib.experiments.parallel import default_workers, expected_minutes, train_all
+from clipaac_lib.experiments.provenance import code_fingerprint, describe_provenance, provenance
+from clipaac_lib.experiments.records import RunRecord, read_records, write_record
 from clipaac_lib.experiments.report import event_coverage, run_baselines, run_verdicts
+from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks, split_clips
 
 __all__ = [
+    "CLOTHO_YARDSTICKS",
+    "CURVE_COLUMNS",
+    "curve_gaps",
+    "Yardsticks",
+    "describe_provenance",
+    "held_out_yardsticks",
+    "split_clips",
+    "COLUMNS",
+    "Grid",
+    "RunRecord",
+    "alpha_dose_response",
+    "code_fingerprint",
+    "default_results_dir",
+    "expected_minutes",
+    "grid_jobs",
+    "plot_alpha_dose_response",
+    "provenance",
+    "read_records",
+    "record_run",
+    "shipped_results_dir",
+    "system_scores",
+    "write_record",
     "CURVE_METRIC",
     "EQUAL_STEPS_FINDING",
     "equal_steps_epochs",
@@ -114,7 +154,6 @@ __all__ = [
     "png_bytes",
     "run_baselines",
     "run_grid",
-    "run_per_clip",
     "run_verdicts",
     "seeded_systems",
     "select_systems",

@@ -5,9 +5,9 @@
   with the encoder of system 4 (AudioCLIP init, fine-tuned): the published file for the paper-size model,
   the book's own pretraining (:mod:`clipaac_lib.pretrain`) for any other. Never another encoder.
 
-:func:`run_grid` trains each system for each seed (or finds the run already finished with
-:func:`~clipaac_lib.train.find_run`: systems 4 and 8 are one configuration, so one run), keeps a JSON
-record per (system, seed) and returns one row per run. :func:`summarize` gives mean and seed spread per
+:func:`~clipaac_lib.experiments.grid.run_grid` answers each (job, seed) from a run record, training only
+what no record answers (systems 4 and 8 are one configuration, so one run). :func:`summarize` gives mean
+and seed spread per
 system, :func:`side_by_side` sets them beside the paper's numbers, :func:`plot_systems` draws them with
 the noise band of the reference system and the baselines (:mod:`clipaac_lib.experiments.baselines`). Whether each
 finding of the paper is reproduced is :mod:`clipaac_lib.experiments.findings`'s call. It needs only the installed
@@ -16,10 +16,8 @@ package (no notebook, no repository). Notebook: ``notebooks/06_ablations.ipynb``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -28,32 +26,30 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from clipaac_lib.common.fileio import atomic_write_json
-from clipaac_lib.common.paths import subdir
-from clipaac_lib.common.progress import tqdm
-from clipaac_lib.experiments.baselines import CONSTANT_ROW, MODEL_ROW, Baselines, gap_share
+from clipaac_lib.experiments.baselines import MODEL_ROW, Baselines
 from clipaac_lib.experiments.findings import ALIASES, seed_table
 from clipaac_lib.experiments.paper import METRIC_NAMES, TABLE1, TABLE2, system_name
-from clipaac_lib.experiments.parallel import train_all
+from clipaac_lib.experiments.yardsticks import Yardsticks
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.model.analysis import similarity_matrix
-from clipaac_lib.pretrain.published import INIT_WEIGHTS, weights_present
-from clipaac_lib.train import RunResult, TrainConfig, find_run, train
+from clipaac_lib.pretrain.published import weights_present
+from clipaac_lib.train import RunResult, TrainConfig
 from clipaac_lib.train.setup import open_test_split, untrained_model
 
 __all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems", "select_systems", "grid_plan",
-           "init_available", "table1_jobs", "table2_jobs", "run_job", "run_grid", "summarize", "merge_summaries",
+           "init_available", "table1_jobs", "table2_jobs", "summarize", "merge_summaries",
            "side_by_side", "plot_systems",
            "figure2_similarities", "plot_figure2"]
 
-#: The grid's recipe in the offline book (notebook 06's parameter defaults): every training clip, 4 epochs
-#: for every system (the validation curves in notebook 06 show whether each flattened by then; 4 epochs at
-#: batch 16 take the optimiser steps of 1 epoch at batch 4, the equal-steps comparison).
-GRID_RECIPE: dict[str, Any] = {"num_epochs": 4, "limit_train_clips": None}
+#: The grid's recipe in the offline book (notebook 06's parameter defaults): every training clip, 12 epochs
+#: for every system, where the validation curves of the 2026-12-06 grid had flattened (``results/README.md``;
+#: notebook 06 checks it again; 12 epochs at batch 16 take the optimiser steps of 3 epochs at batch 4, the
+#: equal-steps comparison).
+GRID_RECIPE: dict[str, Any] = {"num_epochs": 12, "limit_train_clips": None}
 #: The paper's reference system (AudioCLIP init, fine-tuned, alpha 0.2, batch 8): Table 1's 4 = Table 2's 8.
 REFERENCE_SYSTEM = 4
 #: Scores summarised over seeds: the caption metrics the paper reports and audio-to-text recall@1.
-SUMMARY_METRICS = [*METRIC_KEYS, "a2t_r1"]
+SUMMARY_METRICS = [*METRIC_KEYS, "cider_d_held_out", "a2t_r1"]
 
 
 @dataclass
@@ -138,62 +134,12 @@ def table2_jobs(**common: Any) -> list[Job]:
     return [Job(sid, {**common, **setting}) for sid, (setting, _) in TABLE2.items()]
 
 
-def run_job(job: Job, seed: int, record_dir: str | os.PathLike[str], *, progress: bool = False) -> RunResult:
-    """Train ``job`` with ``seed`` (a finished run of the same configuration is found, not retrained) and
-    write its record ``<record_dir>/<job.name(seed)>.json``: parameters, run directory, hash and scores."""
-    config = job.config(seed).replace(progress=progress)
-    result = find_run(config)
-    if result is None or result.scores is None:
-        result = train(config)
-    record = {"system": job.system, "tag": job.tag, "seed": seed, "params": job.params, "run_dir": str(result.run_dir),
-              "run_hash": result.run_hash, "epochs": result.epochs_completed,
-              "train_seconds": result.train_seconds,
-              "scores": None if result.scores is None else result.scores.to_dict()}
-    atomic_write_json(Path(record_dir) / f"{job.name(seed)}.json", record)
-    return result
-
-
-def _score_row(result: RunResult) -> dict[str, Any]:
-    scores = result.scores
-    return {**{m: None if scores is None else scores.metric(m) for m in METRIC_KEYS},
-            "a2t_r1": None if scores is None else scores.recall("a2t_r1"),
-            "train_seconds": result.train_seconds, "run_dir": str(result.run_dir)}
-
-
 def grid_plan(jobs: Sequence[Job], seeds: Sequence[int],
               seeded: Collection[int] | None = None) -> list[tuple[Job, int]]:
     """The (job, seed) pairs of a grid: every seed for the ``seeded`` systems (None: all), ``seeds[0]``
     for the others (see :func:`run_grid`)."""
     seeds = list(seeds)
     return [(job, seed) for job in jobs for seed in (seeds if seeded is None or job.system in seeded else seeds[:1])]
-
-
-def run_grid(jobs: list[Job], out_dir: str | os.PathLike[str] | None = None, *, seeds: Sequence[int] = (0,),
-             seeded: Collection[int] | None = None, progress: bool = False, workers: int = 1) -> pd.DataFrame:
-    """Run every job whose encoder is available, for ``seeds``; return one row per (system, seed): its
-    parameters, ``status`` ("ran" or why not), the test metrics, audio-to-text recall@1 and training time.
-
-    ``seeded``: the systems that run every seed (None: all); the others run ``seeds[0]`` only, and the
-    seed spread of a seeded system (the reference) stands for theirs. The per-run JSON records go to
-    ``out_dir`` (default ``<cache>/ablations``); ``progress`` shows each run's own progress bars (the grid
-    always shows one bar over its runs). ``workers`` > 1 first trains the missing runs in that many
-    one-thread processes (:func:`~clipaac_lib.experiments.parallel.train_all`), then records them.
-    """
-    out_dir = Path(subdir("ablations") if out_dir is None else out_dir)
-    plan = grid_plan(jobs, seeds, seeded)
-    if workers > 1:
-        configs = [job.config(seed) for job, seed in plan]
-        train_all([c for c in configs if init_available(c)], workers, desc="ablation runs")
-    rows = []
-    for job, seed in tqdm(plan, desc="ablation runs (system, seed)"):
-        row: dict[str, Any] = {"system": job.system, "tag": job.tag, **job.params, "seed": seed}
-        config = job.config(seed)
-        if not init_available(config):
-            row["status"] = f"not run: {INIT_WEIGHTS[config.init]} not available offline"
-        else:
-            row.update(status="ran", **_score_row(run_job(job, seed, out_dir, progress=progress)))
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def summarize(records: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -215,9 +161,10 @@ def merge_summaries(*summaries: pd.DataFrame) -> pd.DataFrame:
 
 def side_by_side(summary: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str],
                  metrics: Sequence[str] = ("bleu_4", "meteor", "cider_d"),
-                 baselines: Baselines | None = None) -> pd.DataFrame:
+                 yardsticks: Yardsticks | None = None) -> pd.DataFrame:
     """Ours (``mean ± sd`` over seeds, or the single value) beside the paper's, one row per system; with
-    ``baselines``, also the share of the constant-to-human CIDEr-D gap our mean closes."""
+    ``yardsticks``, also the share of the consensus-to-human CIDEr-D gap that our mean held-out CIDEr-D
+    closes (every row on the held-out footing, :mod:`~clipaac_lib.experiments.yardsticks`)."""
     rows = []
     for system in paper.index:
         row: dict[str, Any] = {"system": system, **{k: paper.loc[system, k] for k in keys if k in paper}}
@@ -225,11 +172,8 @@ def side_by_side(summary: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str]
             row[f"{m} paper"] = f"{paper.loc[system, m]:.3f}"
             row[f"{m} ours"] = _mean_sd(summary, system, m)
         row["seeds"] = int(summary.loc[system, "n_seeds"]) if system in summary.index else 0
-        if baselines is not None and system in summary.index:
-            table = baselines.table["cider_d"]
-            share = gap_share(float(summary.loc[system, "cider_d_mean"]), float(table[CONSTANT_ROW]),
-                              float(table[baselines.human_row]))
-            row["CIDEr-D gap share"] = f"{share:.0%}"
+        if yardsticks is not None and system in summary.index:
+            row["CIDEr-D gap share"] = f"{yardsticks.share(float(summary.loc[system, 'cider_d_held_out_mean'])):.0%}"
         rows.append(row)
     return pd.DataFrame(rows).set_index("system")
 
@@ -252,7 +196,7 @@ def plot_systems(summary: pd.DataFrame, metric: str = "cider_d", *, reference: i
                  baselines: Baselines | None = None, records: pd.DataFrame | None = None,
                  title: str = "") -> plt.Figure:
     """``metric`` of each system, named by what it is: the mean over seeds (a dot, with ±1 sd) and, with
-    ``records`` (:func:`run_grid`'s rows), each seed's score as a small grey dot.
+    ``records`` (:meth:`~clipaac_lib.experiments.grid.Grid.table`'s rows), each seed's score as a small grey dot.
 
     The axis spans the systems' values, so their differences are visible. Each baseline
     (:mod:`~clipaac_lib.experiments.baselines`) is a vertical line when it lies near that range and,

@@ -3,15 +3,21 @@
 A CIDEr-D of 0.4 means little alone. Three reference points say what it is worth:
 
 - **consensus caption**: the training caption with the highest CIDEr-D as a constant on the training
-  clips (:mod:`~clipaac_lib.experiments.consensus`), given for every test clip. What a system earns by
-  knowing only which sentence is typical, without listening. (The most frequent caption is no
-  definition when nearly every caption is unique: its choice would be a tie-break.);
-- **shuffled**: the model's own captions, each given to a random *other* clip (a seeded derangement),
-  scored for several derangements and averaged. What the model's language alone earns, with the link
-  to the audio cut;
-- **human**: caption_1 of each clip scored against captions 2-5 of the same clip. Human captions
-  are scored against 4 references, not 5 (one fewer than everything else, which lowers their
-  scores a little); the ``references`` column of the table says so.
+  clips that do not hold it (:mod:`~clipaac_lib.experiments.consensus`), given, as written, for every
+  test clip. What a system earns by knowing only which sentence is typical, without listening. (The
+  most frequent caption is no definition when nearly every caption is unique: its choice would be a
+  tie-break.);
+- **shuffled**: the model's own captions, each given to a random *other* clip (a seeded derangement).
+  What the model's language alone earns, with the link to the audio cut;
+- **human**: a clip's own reference caption, scored against the clip's other references.
+
+A human caption can only meet the *other* references of its clip, so every row is scored on that same
+footing (as :mod:`~clipaac_lib.metrics.held_out` does for CIDEr-D): with ``R`` references per clip
+(the same for every clip, at least 2), each row is scored ``R`` times; in round ``k`` reference ``k`` is
+held out of every clip's references, the model, consensus and shuffled rows are scored against the
+remaining ``R - 1`` (the shuffled row with its own derangement, seed ``seed + k``), and the human row's
+candidate is the held-out caption ``k``. Each row is the mean over the rounds, and the ``references``
+column says ``R - 1`` for every row (4 on Clotho).
 
 The **gap share** of a metric is ``(model - constant) / (human - constant)``: the fraction of the
 way from the constant caption to people that the model covers (NaN when human == constant).
@@ -39,12 +45,13 @@ import pandas as pd
 
 from clipaac_lib.data.clotho import SPLITS, dataset_folder
 from clipaac_lib.data.clotho_csv import read_captions_csv
-from clipaac_lib.experiments.consensus import ConsensusCaption, consensus_caption
+from clipaac_lib.experiments.consensus import ConsensusCaption, Tokenize, consensus_caption
 from clipaac_lib.experiments.paper import METRIC_NAMES
 
 __all__ = [
     "CONSTANT_ROW",
     "Evaluate",
+    "HUMAN_ROW",
     "MODEL_ROW",
     "SHUFFLED_ROW",
     "Baselines",
@@ -57,10 +64,9 @@ __all__ = [
 ]
 
 CONSTANT_ROW = "consensus caption"
-#: How many derangements the shuffled row averages over.
-DERANGEMENTS = 5
 SHUFFLED_ROW = "shuffled"
 MODEL_ROW = "model"
+HUMAN_ROW = "human"
 REFERENCES_COLUMN = "references"
 
 
@@ -68,12 +74,13 @@ Evaluate = Callable[[Sequence[str], Sequence[Sequence[str]]], Mapping[str, Any]]
 
 
 # -- the three yardsticks -------------------------------------------------------------------------------
-def constant_caption(train_references: Sequence[Sequence[str]], *, max_candidates: int | None = None) -> str:
-    """The consensus caption of ``train_references`` (one list of captions per clip), normalised: the
-    training caption with the highest CIDEr-D when given for every training clip
+def constant_caption(train_references: Sequence[Sequence[str]], *, max_candidates: int | None = None,
+                     tokenize: Tokenize | None = None) -> str:
+    """The consensus caption of ``train_references`` (one list of captions per clip), as written: the
+    training caption with the highest CIDEr-D when given for every training clip that does not hold it
     (:func:`~clipaac_lib.experiments.consensus.consensus_caption`, over all distinct captions or
-    ``max_candidates`` of them)."""
-    return consensus_caption(train_references, max_candidates=max_candidates).text
+    ``max_candidates`` of them, tokenised by ``tokenize``, default PTB)."""
+    return consensus_caption(train_references, max_candidates=max_candidates, tokenize=tokenize).text
 
 
 def shuffled(captions: Sequence[str], seed: int = 0) -> list[str]:
@@ -137,18 +144,19 @@ class Baselines:
     """Scores of the yardsticks (and of the model, when given) on one test set.
 
     ``table``: one row per system (``"consensus caption"``, ``"shuffled"``, ``"model"`` when scored,
-    ``"human (4 refs)"``), one column per metric (NaN where a metric was not computed, e.g. SPICE
-    without CoreNLP), and ``references``: how many reference captions each row was scored against.
+    ``"human"``), one column per metric (NaN where a metric was not computed, e.g. SPICE without
+    CoreNLP), and ``references``: how many reference captions each row was scored against in each of
+    the ``rounds`` held-out rounds (``rounds - 1``, the same for every row; module docstring).
     ``constant``: the consensus caption's text (``consensus``: how it was chosen). ``shuffled_source``:
-    whose captions the shuffled row moved (``"model"``, or ``"human caption_1"`` when no model
-    captions were given), averaged over ``derangements`` assignments.
+    whose captions the shuffled row moved (``"model"``, or ``"human (held-out caption)"`` when no model
+    captions were given), one derangement per round.
     """
 
     table: pd.DataFrame
     constant: str
     shuffled_source: str = "model"
     consensus: ConsensusCaption | None = None
-    derangements: int = 1
+    rounds: int = 1
 
     @property
     def metrics(self) -> list[str]:
@@ -157,7 +165,7 @@ class Baselines:
 
     @property
     def human_row(self) -> str:
-        """The name of the human row, e.g. ``"human (4 refs)"``."""
+        """The name of the human row: ``"human"`` (tables from before the held-out rounds: ``"human (4 refs)"``)."""
         rows = [r for r in self.table.index if str(r).startswith("human")]
         if len(rows) != 1:
             raise ValueError(f"expected one human row in the baselines table, found {rows}")
@@ -183,7 +191,7 @@ class Baselines:
 
     def describe(self, metric: str = "cider_d") -> str:
         """One line of English on ``metric``, e.g. ``"CIDEr-D: consensus caption 0.25, shuffled 0.22,
-        model 1.05, human (4 refs) 1.80: the model closes 52% of the constant-to-human gap"``."""
+        model 1.05, human 1.80: the model closes 52% of the consensus-to-human gap"``."""
         if metric not in self.metrics:
             raise KeyError(f"no metric {metric!r} in the baselines table; it has {', '.join(self.metrics)}")
         col = self.table[metric]
@@ -206,12 +214,25 @@ class Baselines:
         return self.table.to_string()
 
 
-def _reference_count(references: Sequence[Sequence[str]]) -> float | int:
-    """The number of references per clip: an int when every clip has as many, else the mean."""
-    counts = {len(refs) for refs in references}
-    if len(counts) == 1:
-        return counts.pop()
-    return float(np.mean([len(refs) for refs in references]))
+def _reference_count(references: Sequence[Sequence[str]]) -> int:
+    """``R``, the number of references of every clip; ValueError unless all clips have as many, at least 2."""
+    if not references:
+        raise ValueError("test_references holds no clips: the baselines need a test set")
+    if any(isinstance(refs, str) for refs in references):
+        raise ValueError("test_references must hold a list of captions per clip, not a str")
+    counts = sorted({len(refs) for refs in references})
+    if len(counts) != 1:
+        raise ValueError(f"the baselines hold each reference out in turn, so every test clip needs the same "
+                         f"number of references; got {counts}")
+    if counts[0] < 2:
+        raise ValueError(f"the baselines need at least 2 references per test clip (one held out, one to score "
+                         f"against); got {counts[0]}")
+    return counts[0]
+
+
+def _hold_out(references: Sequence[Sequence[str]], k: int) -> tuple[list[str], list[list[str]]]:
+    """Round ``k``: the ``k``-th reference of each clip, and the clip's other references."""
+    return [refs[k] for refs in references], [[*refs[:k], *refs[k + 1:]] for refs in references]
 
 
 def _scores_row(scores: Mapping[str, Any]) -> dict[str, float]:
@@ -227,9 +248,38 @@ def _scores_row(scores: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _default_evaluate() -> Evaluate:
+    """:func:`~clipaac_lib.metrics.evaluate_captions` without the model-based metrics (FENSE, sentence-BERT,
+    SPIDEr-FL), which the table does not show: ``modern=False`` never loads or downloads their models."""
     from clipaac_lib.metrics import evaluate_captions  # Java tools; imported only when scoring for real
 
-    return evaluate_captions
+    def evaluate(candidates: Sequence[str], references: Sequence[Sequence[str]]) -> Mapping[str, Any]:
+        return evaluate_captions(candidates, references, modern=False)
+
+    return evaluate
+
+
+def _round_candidates(constant: str, model: Sequence[str] | None, held_out: list[str],
+                      seed: int) -> dict[str, list[str]]:
+    """The candidates of each row in one round: the shuffled row moves the ``model`` captions (None: the
+    held-out captions) with ``seed``; the human row's candidates are the ``held_out`` captions."""
+    rows = {CONSTANT_ROW: [constant] * len(held_out),
+            SHUFFLED_ROW: shuffled(held_out if model is None else model, seed)}
+    if model is not None:
+        rows[MODEL_ROW] = list(model)
+    rows[HUMAN_ROW] = held_out
+    return rows
+
+
+def _table(rows: Mapping[str, Sequence[Mapping[str, Any]]], count: int) -> pd.DataFrame:
+    """One row per system: the mean over rounds of each scalar score (NaN stays NaN), then ``references``."""
+    means = {name: {**pd.DataFrame([_scores_row(s) for s in scores]).mean(skipna=False).to_dict(),
+                    REFERENCES_COLUMN: count}
+             for name, scores in rows.items()}
+    table = pd.DataFrame.from_dict(means, orient="index")
+    metrics = [c for c in table.columns if c != REFERENCES_COLUMN]
+    table = table[[*metrics, REFERENCES_COLUMN]].astype({m: float for m in metrics})
+    table.index.name = "captions"
+    return table
 
 
 def compute_baselines(
@@ -238,23 +288,25 @@ def compute_baselines(
     model_captions: Sequence[str] | None = None,
     *,
     seed: int = 0,
-    derangements: int = DERANGEMENTS,
     max_candidates: int | None = None,
     evaluate: Evaluate | None = None,
+    tokenize: Tokenize | None = None,
 ) -> Baselines:
-    """Score the consensus caption, the shuffled captions, the human captions (and the model) on a test set.
+    """Score the consensus caption, the shuffled captions, the human captions (and the model) on a test set,
+    each reference held out in turn (module docstring).
 
     ``train_references`` / ``test_references``: the captions of each training / test clip (see
-    :func:`split_references`); ``model_captions``: the model's caption of each test clip, in the same
-    order. ``evaluate(candidates, references) -> {metric: score}`` defaults to
-    :func:`clipaac_lib.metrics.evaluate_captions` (needs Java); each row is one call on the whole
-    test set (CIDEr-D needs the corpus). The shuffled row moves the model's captions, once per seed
-    ``seed, seed + 1, ..., seed + derangements - 1``, and is the mean of those scores; without model
-    captions it moves the human caption_1 of each clip instead. The consensus caption is chosen among
-    all distinct training captions, or ``max_candidates`` of them.
+    :func:`split_references`; every test clip with the same number ``R >= 2`` of them);
+    ``model_captions``: the model's caption of each test clip, in the same order. ``evaluate(candidates,
+    references) -> {metric: score}`` defaults to :func:`clipaac_lib.metrics.evaluate_captions` without
+    model-based metrics (needs Java); each row is scored in ``R`` calls on the whole test set (CIDEr-D
+    needs the corpus), one per held-out reference, and is their mean: ``4 R`` calls, ``3 R`` without
+    model captions. In round ``k`` the shuffled row moves the model's captions with seed ``seed + k``;
+    without model captions it moves the held-out human captions instead. The consensus caption is
+    chosen among all distinct training captions, or ``max_candidates`` of them, tokenised by
+    ``tokenize`` (default: PTB, as the metrics).
     """
-    if derangements < 1:
-        raise ValueError(f"derangements must be at least 1, got {derangements}")
+    count = _reference_count(test_references)
     test_references = [list(refs) for refs in test_references]
     if model_captions is not None and len(model_captions) != len(test_references):
         raise ValueError(
@@ -262,33 +314,15 @@ def compute_baselines(
             f"{len(test_references)} clips: give one caption per test clip, in the same order"
         )
     score = evaluate if evaluate is not None else _default_evaluate()
-    consensus = consensus_caption(train_references, max_candidates=max_candidates)
-    constant = consensus.text
-    human_hyps, human_refs = human_split(test_references)
-    moved = list(model_captions) if model_captions is not None else human_hyps
-    all_refs = _reference_count(test_references)
-    human_count = _reference_count(human_refs)
-    human_name = f"human ({human_count} refs)" if isinstance(human_count, int) else "human (n-1 refs)"
-
-    runs: list[tuple[str, list[Sequence[str]], Sequence[Sequence[str]], float | int]] = [
-        (CONSTANT_ROW, [[constant] * len(test_references)], test_references, all_refs),
-        (SHUFFLED_ROW, [shuffled(moved, seed + k) for k in range(derangements)], test_references, all_refs),
-    ]
-    if model_captions is not None:
-        runs.append((MODEL_ROW, [list(model_captions)], test_references, all_refs))
-    runs.append((human_name, [human_hyps], human_refs, human_count))
-
-    rows: dict[str, dict[str, float]] = {}
-    for name, corpora, references, count in runs:
-        scored = pd.DataFrame([_scores_row(score(c, references)) for c in corpora])
-        rows[name] = {**scored.mean(skipna=False).to_dict(), REFERENCES_COLUMN: count}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    metrics = [c for c in table.columns if c != REFERENCES_COLUMN]
-    table = table[[*metrics, REFERENCES_COLUMN]].astype({m: float for m in metrics})
-    table.index.name = "captions"
-    return Baselines(table=table, constant=constant,
-                     shuffled_source="model" if model_captions is not None else "human caption_1",
-                     consensus=consensus, derangements=derangements)
+    consensus = consensus_caption(train_references, max_candidates=max_candidates, tokenize=tokenize)
+    rounds = [_hold_out(test_references, k) for k in range(count)]
+    candidates = [_round_candidates(consensus.text, model_captions, held_out, seed + k)
+                  for k, (held_out, _) in enumerate(rounds)]
+    rows = {name: [score(cands[name], refs) for cands, (_, refs) in zip(candidates, rounds, strict=True)]
+            for name in candidates[0]}
+    return Baselines(table=_table(rows, count - 1), constant=consensus.text,
+                     shuffled_source="model" if model_captions is not None else "human (held-out caption)",
+                     consensus=consensus, rounds=count)
 
 
 # -- reading a split's captions -------------------------------------------------------------------------

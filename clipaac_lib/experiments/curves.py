@@ -1,8 +1,8 @@
 """The grid's training curves (did every system flatten?) and batch size compared at equal optimiser steps.
 
 Every grid run validates after each epoch on the test split (``validate_every=1``: the teacher-forced
-caption loss per token, no decoding; ``test_caption_nll`` in the run's ``history.json``).
-:func:`grid_curves` gathers those rows for :func:`~clipaac_lib.experiments.ablations.run_grid`'s records,
+caption loss per token, no decoding; ``test_caption_nll`` in the run's history, ``curve`` in its record).
+:func:`grid_curves` gathers those rows from :func:`~clipaac_lib.experiments.grid.run_grid`'s records,
 :func:`plot_curves` draws one line per system (mean over seeds) and :func:`last_epoch_change` says how
 much each system still gained in its last epoch: the evidence that the epoch count is long enough.
 
@@ -15,8 +15,7 @@ that system 9 (batch 16) takes, and :data:`EQUAL_STEPS_FINDING` compares the two
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,8 +24,9 @@ import pandas as pd
 from clipaac_lib.experiments.ablations import Job
 from clipaac_lib.experiments.findings import Finding
 from clipaac_lib.experiments.paper import system_name
+from clipaac_lib.experiments.records import RunRecord
 
-__all__ = ["CURVE_METRIC", "EQUAL_STEPS_FINDING", "EQUAL_STEPS_TAG", "equal_steps_epochs", "equal_steps_job", "equal_steps_jobs",
+__all__ = ["CURVE_COLUMNS", "curve_gaps", "CURVE_METRIC", "EQUAL_STEPS_FINDING", "EQUAL_STEPS_TAG", "equal_steps_epochs", "equal_steps_job", "equal_steps_jobs",
            "grid_curves", "last_epoch_change", "plot_curves"]
 
 #: The per-epoch validation value the curves show (lower is better).
@@ -36,7 +36,8 @@ EQUAL_STEPS_TAG = "steps"
 #: Batch 16 against batch 4 when both take the same number of optimiser steps (not the paper's protocol).
 EQUAL_STEPS_FINDING = Finding(
     "larger batches help (equal steps)",
-    "Batch size 16 (system 9) beats batch size 4 (system 7) trained for as many optimiser steps.", 9, 7)
+    "Batch size 16 (system 9) beats batch size 4 (system 7) trained for as many optimiser steps.", 9, 7,
+    worse_tag=EQUAL_STEPS_TAG)
 
 
 def equal_steps_epochs(epochs: int, batch: int = 16, other_batch: int = 4) -> int:
@@ -70,14 +71,16 @@ def equal_steps_jobs(jobs: list[Job], epochs: int) -> list[Job]:
         return []
 
 
-def grid_curves(records: pd.DataFrame, metric: str = CURVE_METRIC) -> pd.DataFrame:
-    """One row per (system, seed, epoch) of the runs in ``records`` that ran: ``metric`` from each run's
-    ``history.json`` (NaN where a run did not validate that epoch)."""
+def grid_curves(records: Mapping[tuple[int, str, int], RunRecord], metric: str = CURVE_METRIC) -> pd.DataFrame:
+    """One row per (system, seed, epoch) of the untagged ``records`` (``Grid.records``: (system, tag, seed)
+    -> record; the equal-steps runs stop early by design): the validation value of each epoch from the
+    record's ``curve`` (NaN where a run did not validate that epoch)."""
     rows = []
-    for record in records[records["status"] == "ran"].itertuples():
-        history = json.loads((Path(record.run_dir) / "history.json").read_text(encoding="utf-8"))
-        rows += [{"system": int(record.system), "seed": int(record.seed), "epoch": int(h["epoch"]),
-                  metric: float(h.get(metric, np.nan))} for h in history]
+    for (system, tag, seed), record in sorted(records.items()):
+        if tag:
+            continue
+        rows += [{"system": system, "seed": seed, "epoch": int(point["epoch"]),
+                  metric: np.nan if point.get("loss") is None else float(point["loss"])} for point in record.curve]
     return pd.DataFrame(rows, columns=["system", "seed", "epoch", metric])
 
 
@@ -90,6 +93,24 @@ def last_epoch_change(curves: pd.DataFrame, metric: str = CURVE_METRIC) -> pd.Da
     before = mean.iloc[:, -2] if mean.shape[1] >= 2 else last * np.nan
     return pd.DataFrame({"epochs": mean.shape[1], "before_last": before, "last": last,
                          "last_change": last - before, "share_of_total": (last - before) / (last - first)})
+
+
+#: :func:`last_epoch_change`'s columns in words.
+CURVE_COLUMNS = {"epochs": "epochs", "before_last": "loss before the last epoch", "last": "loss at the end",
+                 "last_change": "last epoch's change", "share_of_total": "share of the change since epoch 1"}
+
+
+def curve_gaps(curves: pd.DataFrame, worse: int, better: int, epochs: tuple[int, ...],
+               metric: str = CURVE_METRIC) -> pd.DataFrame:
+    """The validation loss of system ``worse`` minus that of ``better`` at each of ``epochs``, paired by
+    seed and averaged over the seeds both ran (index: epoch; column ``loss difference``, ``seeds``)."""
+    wide = curves.pivot_table(index=["seed", "epoch"], columns="system", values=metric)
+    rows = []
+    for epoch in epochs:
+        at = wide.xs(epoch, level="epoch") if epoch in wide.index.get_level_values("epoch") else wide.iloc[:0]
+        diff = (at.get(worse) - at.get(better)).dropna() if worse in at and better in at else pd.Series(dtype=float)
+        rows.append({"epoch": epoch, "loss difference": diff.mean(), "seeds": len(diff)})
+    return pd.DataFrame(rows).set_index("epoch")
 
 
 def plot_curves(curves: pd.DataFrame, metric: str = CURVE_METRIC) -> plt.Figure:

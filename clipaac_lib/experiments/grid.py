@@ -35,7 +35,7 @@ from clipaac_lib.experiments.curves import equal_steps_jobs
 from clipaac_lib.experiments.parallel import Trained, expected_minutes, train_all
 from clipaac_lib.experiments.provenance import provenance
 from clipaac_lib.experiments.records import RunRecord, build_record, read_records, write_record
-from clipaac_lib.metrics import held_out_cider_d
+from clipaac_lib.metrics import METRIC_KEYS, held_out_cider_d
 from clipaac_lib.pretrain.published import INIT_WEIGHTS
 from clipaac_lib.train import RunResult, TrainConfig, find_run
 
@@ -76,9 +76,14 @@ class Grid:
     def record(self, system: int, seed: int, tag: str = "") -> RunRecord | None:
         return self.records.get((system, tag, seed))
 
+    def provenances(self) -> list[dict[str, Any]]:
+        """The provenance of each distinct record (systems 4 and 8 share theirs)."""
+        return [r.provenance for r in {r.name: r for r in self.records.values()}.values()]
+
     def table(self) -> pd.DataFrame:
-        """One row per (job, seed): system, tag, seed, status, CIDEr-D (all references and held-out),
-        audio-to-text R@1, the run's wall seconds and its record's name."""
+        """One row per (job, seed): system, tag, seed, status, the caption metrics (CIDEr-D as the mean of
+        the record's per-clip scores, and held-out), audio-to-text R@1, the run's wall seconds and its
+        record's name."""
         rows = []
         for job, seed in self.plan:
             key = (job.system, job.tag, seed)
@@ -87,10 +92,12 @@ class Grid:
             if record is None:
                 rows.append({**row, "status": self.missing.get(key, "missing")})
                 continue
+            caption = record.metrics.get("metrics") or {}
             recall = (record.metrics.get("retrieval") or {}).get("a2t_r1")
-            rows.append({**row, "status": "ran", "cider_d": record.corpus("cider_d"),
-                         "cider_d_held_out": record.corpus("cider_d_held_out"), "a2t_r1": recall,
-                         "wall_seconds": record.provenance.get("wall_seconds"), "record": record.name})
+            rows.append({**row, "status": "ran", **{m: caption.get(m) for m in METRIC_KEYS},
+                         "cider_d": record.corpus("cider_d"), "cider_d_held_out": record.corpus("cider_d_held_out"),
+                         "a2t_r1": recall, "wall_seconds": record.provenance.get("wall_seconds"),
+                         "record": record.name})
         return pd.DataFrame(rows)
 
 

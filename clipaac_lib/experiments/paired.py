@@ -1,119 +1,127 @@
-"""The paper's four findings decided seed by seed, with intervals (:mod:`~clipaac_lib.experiments.intervals`).
+"""The paper's findings decided seed by seed from the grid's records, with intervals and effect sizes.
 
 For each finding (:data:`~clipaac_lib.experiments.findings.FINDINGS`: system ``better`` against system
-``worse``), the two systems' runs of the same seed are compared clip by clip on the test split: the
-per-clip scores of each run are computed once from its saved captions (:func:`run_per_clip`, cached in
-the run directory), and :func:`~clipaac_lib.experiments.intervals.paired_difference` turns them into the
-mean difference, its 95 % interval (seed and test-clip noise) and the label. Beside each, the design's
-minimum detectable effect (the interval's half-width) and the paper's effect: when the paper's effect
-is smaller than what the design can detect, *undecided* was the likely outcome before any run.
+``worse``), the runs of the same seed are compared clip by clip (paired by file name) on the test split,
+from the per-clip CIDEr-D of their records (:mod:`~clipaac_lib.experiments.records`);
+:func:`~clipaac_lib.experiments.intervals.paired_difference` gives the mean difference, its 95 %
+interval and the label. Beside each:
+
+- the **detectable effect**: the true difference this design finds with 80 % power at the 5 % level;
+- the **gap-normalised effects**: ours and the paper's, each divided by its own dataset's
+  consensus-to-human CIDEr-D gap (both on the held-out footing: ours from the yardsticks of notebook 6,
+  Clotho's from :data:`~clipaac_lib.experiments.paper.CLOTHO_YARDSTICKS`), so that a synthetic-data
+  effect and a Clotho effect can be compared;
+- whether our interval **holds the paper's effect** at our scale (the paper's gap share times our gap),
+  and how many seeds a design like ours would need to detect an effect of that size.
 
 Notebook: ``notebooks/06_ablations.ipynb``; the report page shows the same table.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from clipaac_lib.common.fileio import atomic_write_json
-from clipaac_lib.experiments.findings import ALIASES, FINDINGS, Finding
-from clipaac_lib.experiments.intervals import paired_difference
-from clipaac_lib.experiments.paper import METRIC_NAMES
+from clipaac_lib.experiments.findings import FINDINGS, Finding
+from clipaac_lib.experiments.grid import Grid
+from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
+from clipaac_lib.experiments.paper import CLOTHO_YARDSTICKS, METRIC_NAMES
 
-__all__ = ["PER_CLIP_FILE", "describe_paired", "paired_findings", "plot_paired_findings", "run_per_clip"]
+__all__ = ["COLUMNS", "alpha_dose_response", "describe_paired", "paired_findings", "plot_alpha_dose_response",
+           "plot_paired_findings", "system_scores"]
 
-PER_CLIP_FILE = "per_clip_scores.json"
-Evaluate = Callable[..., Mapping[str, Any]]
+#: The findings table's columns in words (``paired_findings`` -> what a reader sees).
+COLUMNS: dict[str, str] = {
+    "paper_diff": "paper", "ours_diff": "ours", "low": "95 % low", "high": "95 % high",
+    "detectable": "detectable (80 % power)", "paper_share": "paper, share of gap",
+    "ours_share": "ours, share of gap", "paper_at_our_scale": "paper's effect at our scale",
+    "holds_paper": "interval holds it", "seeds_needed": "seeds to detect it", "seeds": "seeds",
+    "label": "label",
+}
 
 _COLOURS = {"reproduced": "tab:green", "contradicted": "tab:red", "undecided": "tab:gray"}
+CLOTHO_GAP = CLOTHO_YARDSTICKS["human"] - CLOTHO_YARDSTICKS["consensus caption"]
 
 
-def _default_evaluate() -> Evaluate:
-    from clipaac_lib.metrics import evaluate_captions  # Java tools; imported only when scoring for real
-
-    def evaluate(candidates: Sequence[str], references: Sequence[Sequence[str]]) -> Mapping[str, Any]:
-        return evaluate_captions(candidates, references, per_clip=True, spice=False, modern=False)
-
-    return evaluate
+def system_scores(grid: Grid, system: int, tag: str = "", metric: str = "cider_d") -> dict[int, dict[str, float]]:
+    """``{seed: {file_name: score}}`` of ``system``'s records in ``grid``."""
+    return {seed: record.per_clip(metric) for (sys_, t, seed), record in grid.records.items()
+            if sys_ == system and t == tag}
 
 
-def run_per_clip(run_dir: str | Path, metric: str = "cider_d", *, evaluate: Evaluate | None = None) -> np.ndarray:
-    """Per-clip ``metric`` of a finished run's test captions, in test-split order.
-
-    Read from ``<run_dir>/per_clip_scores.json`` when it was computed for the same captions (their
-    sha256 is recorded), else scored with :func:`~clipaac_lib.metrics.evaluate_captions`
-    (``per_clip=True``; ``evaluate``: another scorer returning ``{"per_clip": {metric: [...]}}``, for
-    tests) and saved atomically. CIDEr-D's document frequencies come from the whole test split, so the
-    per-clip values average to the run's corpus score.
-    """
-    run_dir = Path(run_dir)
-    # eval-<decoding>-test/, or eval-<decoding>-test-first<N>/ when the test split was limited (smoke mode)
-    captions_files = sorted(run_dir.glob("eval-*-test*/captions.json"))
-    captions_files = [p for p in captions_files if "untrained" not in p.parent.name]
-    if not captions_files:
-        raise FileNotFoundError(f"{run_dir} has no test captions (eval-*-test/captions.json): evaluate the run "
-                                "first with `clipaac evaluate`")
-    if len(captions_files) > 1:
-        raise ValueError(f"{run_dir} has test captions from {len(captions_files)} decodings "
-                         f"({', '.join(p.parent.name for p in captions_files)}): keep one to compare runs")
-    text = captions_files[0].read_text(encoding="utf-8")
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    cache = run_dir / PER_CLIP_FILE
-    stored: dict[str, Any] = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
-    if stored.get("captions_sha256") == digest and metric in stored.get("per_clip", {}):
-        return np.asarray(stored["per_clip"][metric], dtype=float)
-    rows = json.loads(text)
-    scores = (evaluate or _default_evaluate())([r["caption"] for r in rows], [r["references"] for r in rows])
-    per_clip = {k: [float(x) for x in v] for k, v in scores["per_clip"].items()}
-    if metric not in per_clip:
-        raise KeyError(f"the scorer gave no per-clip {metric!r}; it gave {', '.join(per_clip)}")
-    atomic_write_json(cache, {"captions_sha256": digest, "per_clip": per_clip})
-    return np.asarray(per_clip[metric], dtype=float)
+def _row(finding: Finding, diff: PairedDifference | None, gap: float) -> dict[str, Any]:
+    paper = finding.paper_difference()
+    paper_share = paper / CLOTHO_GAP
+    target = paper_share * gap  # the paper's effect, moved to our scale
+    row: dict[str, Any] = {"finding": finding.name, "better": finding.system_better,
+                           "worse": finding.system_worse, "paper_diff": paper, "paper_share": paper_share,
+                           "paper_at_our_scale": target, "gap": gap}
+    if diff is None:
+        nan = math.nan
+        return {**row, "ours_diff": nan, "low": nan, "high": nan, "detectable": nan, "ours_share": nan,
+                "holds_paper": None, "seeds_needed": nan, "seeds": 0, "clips": 0, "label": "not run"}
+    return {**row, "ours_diff": diff.mean, "low": diff.low, "high": diff.high, "detectable": diff.detectable(),
+            "ours_share": diff.mean / gap, "holds_paper": diff.holds(target),
+            "seeds_needed": diff.seeds_needed(target), "seeds": diff.seeds, "clips": diff.clips,
+            "label": diff.label(np.sign(paper))}
 
 
-def _runs_by_seed(records: pd.DataFrame, system: int) -> dict[int, str]:
-    """``{seed: run_dir}`` of ``system``'s finished runs (system 4 stands for 8 and back)."""
-    ran = records[records["status"] == "ran"]
-    for candidate in (system, ALIASES.get(system)):
-        rows = ran[ran["system"] == candidate]
-        if len(rows):
-            return {int(r.seed): str(r.run_dir) for r in rows.itertuples()}
-    return {}
-
-
-def paired_findings(records: pd.DataFrame, metric: str = "cider_d", *,
-                    findings: Sequence[Finding] = FINDINGS, evaluate: Evaluate | None = None) -> pd.DataFrame:
-    """One row per finding from :func:`~clipaac_lib.experiments.ablations.run_grid`'s records: the
-    paper's difference, ours (mean over common seeds), its interval, the detectable effect (half-width),
-    the seeds and clips compared, and the label ("not run" when a system has no run)."""
+def paired_findings(grid: Grid, gap: float, *, findings: Sequence[Finding] = FINDINGS,
+                    metric: str = "cider_d") -> pd.DataFrame:
+    """One row per finding (index: its name): the paper's difference and ours with its 95 % interval,
+    the detectable effect, both gap shares (``gap``: our consensus-to-human CIDEr-D gap on the
+    held-out footing), the paper's effect at our scale, whether our interval holds it, the seeds that
+    would detect it, the seeds and clips compared and the label ("not run" when a system has no run)."""
     rows = []
     for finding in findings:
-        paper = finding.paper_difference(metric)
-        row: dict[str, Any] = {"finding": finding.name, "better": finding.system_better,
-                               "worse": finding.system_worse, "paper_diff": paper}
-        better, worse = _runs_by_seed(records, finding.system_better), _runs_by_seed(records, finding.system_worse)
-        common = sorted(set(better) & set(worse))
-        if not common:
-            rows.append({**row, "ours_diff": np.nan, "low": np.nan, "high": np.nan, "detectable": np.nan,
-                         "seeds": 0, "clips": 0, "label": "not run"})  # same columns as a decided row
-            continue
-        a = {s: run_per_clip(better[s], metric, evaluate=evaluate) for s in common}
-        b = {s: run_per_clip(worse[s], metric, evaluate=evaluate) for s in common}
-        diff = paired_difference(a, b)
-        rows.append({**row, "ours_diff": diff.mean, "low": diff.low, "high": diff.high,
-                     "detectable": diff.half_width, "seeds": diff.seeds, "clips": diff.clips,
-                     "label": diff.label(np.sign(paper))})
+        a = system_scores(grid, finding.system_better, metric=metric)
+        b = system_scores(grid, finding.system_worse, finding.worse_tag, metric=metric)
+        common = set(a) & set(b)
+        rows.append(_row(finding, paired_difference(a, b) if common else None, gap))
     table = pd.DataFrame(rows).set_index("finding")
     table["metric"] = metric
     return table
+
+
+def alpha_dose_response(grid: Grid, systems: Sequence[int] = (6, 8, 10), baseline: int = 5,
+                        metric: str = "cider_d") -> pd.DataFrame:
+    """Each alpha of Table 2 against alpha 0 (system ``baseline``), paired: one row per system with its
+    ``alpha``, our difference and 95 % interval, and the paper's difference."""
+    from clipaac_lib.experiments.findings import paper_score
+    from clipaac_lib.experiments.paper import TABLE2
+
+    base = system_scores(grid, baseline, metric=metric)
+    rows = []
+    for system in systems:
+        scores = system_scores(grid, system, metric=metric)
+        row = {"system": system, "alpha": TABLE2[system][0]["alpha"],
+               "paper": paper_score(system, metric) - paper_score(baseline, metric)}
+        if set(scores) & set(base):
+            diff = paired_difference(scores, base)
+            row.update(ours=diff.mean, low=diff.low, high=diff.high)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("system")
+
+
+def plot_alpha_dose_response(table: pd.DataFrame) -> plt.Figure:
+    """CIDEr-D gained over alpha = 0 at each alpha: ours with 95 % intervals, the paper's as crosses."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    ax.axhline(0, color="black", linewidth=0.8)
+    if "ours" in table:
+        err = np.vstack([table["ours"] - table["low"], table["high"] - table["ours"]])
+        ax.errorbar(table["alpha"], table["ours"], yerr=err, fmt="o-", capsize=4, label="ours (95 % interval)")
+    ax.plot(table["alpha"], table["paper"], "x--", color="tab:blue", markersize=9, label="the paper")
+    ax.set(xlabel="α (weight of the contrastive loss)", ylabel="CIDEr-D minus that of α = 0",
+           xticks=list(table["alpha"]))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def describe_paired(table: pd.DataFrame) -> list[str]:
@@ -121,7 +129,7 @@ def describe_paired(table: pd.DataFrame) -> list[str]:
     lines = []
     for name, row in table.iterrows():
         metric = METRIC_NAMES.get(row["metric"], row["metric"])
-        paper = f"paper {row['paper_diff']:+.3f} {metric}"
+        paper = f"paper {row['paper_diff']:+.3f} {metric} ({row['paper_share']:+.0%} of Clotho's gap)"
         if row["label"] == "not run":
             lines.append(f"{name}: {paper}; ours not run")
             continue
@@ -129,31 +137,36 @@ def describe_paired(table: pd.DataFrame) -> list[str]:
         if not np.isfinite(row["detectable"]):
             lines.append(f"{name}: {paper}; ours {row['ours_diff']:+.3f} ({seeds}: no interval): undecided")
             continue
-        reach = ("the design could detect the paper's effect" if row["detectable"] < abs(row["paper_diff"])
-                 else "the paper's effect is smaller than this design can detect")
-        lines.append(f"{name}: {paper}; ours {row['ours_diff']:+.3f}, 95% interval [{row['low']:+.3f}, "
-                     f"{row['high']:+.3f}] ({seeds}, {int(row['clips'])} clips): {row['label']}; {reach}")
+        size = ("holds the paper's effect at our scale" if row["holds_paper"]
+                else "excludes the paper's effect at our scale")
+        need = row["seeds_needed"]
+        reach = ("this design detects an effect of the paper's size" if row["detectable"] <= abs(
+            row["paper_at_our_scale"]) else f"an effect of the paper's size would need {need:.0f} seeds"
+            if math.isfinite(need) else "no number of seeds detects an effect of the paper's size on these clips")
+        lines.append(f"{name}: {paper}; ours {row['ours_diff']:+.3f} ({row['ours_share']:+.0%} of our gap), "
+                     f"95 % interval [{row['low']:+.3f}, {row['high']:+.3f}] ({seeds}, {int(row['clips'])} "
+                     f"clips): {row['label']}; the interval {size}; {reach}")
     return lines
 
 
 def plot_paired_findings(table: pd.DataFrame) -> plt.Figure:
-    """Each finding's 95 % interval of our paired difference (coloured by label) with the paper's effect
-    marked; the zero line is "no difference"."""
+    """Each finding's 95 % interval as a share of the consensus-to-human gap (coloured by label), with the
+    paper's gap share marked; the zero line is "no difference"."""
     names = list(table.index)
     y = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(names) + 1.4))
     ax.axvline(0, color="black", linewidth=0.8)
     for yi, (_, row) in zip(y, table.iterrows(), strict=True):
         if row["label"] != "not run" and np.isfinite(row.get("detectable", np.nan)):
-            ax.errorbar(row["ours_diff"], yi, xerr=row["detectable"], fmt="o", capsize=4,
-                        color=_COLOURS.get(row["label"], "tab:gray"),
+            half = (row["high"] - row["low"]) / 2 / row["gap"]
+            ax.errorbar(row["ours_share"], yi, xerr=half, fmt="o", capsize=4, color=_COLOURS.get(row["label"], "tab:gray"),
                         label=row["label"] if row["label"] not in ax.get_legend_handles_labels()[1] else None)
-        ax.plot(row["paper_diff"], yi, marker="x", color="tab:blue", markersize=9, linestyle="none",
-                label="the paper's effect" if yi == 0 else None)
-    metric = METRIC_NAMES.get(table["metric"].iloc[0], "") if len(table) else ""
+        ax.plot(row["paper_share"], yi, marker="x", color="tab:blue", markersize=9, linestyle="none",
+                label="the paper (Clotho)" if yi == 0 else None)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    ax.set(xlabel=f"{metric} difference, better minus worse system (95% interval)")
+    ax.set(xlabel="difference as a share of the consensus-to-human CIDEr-D gap (95 % interval)")
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()

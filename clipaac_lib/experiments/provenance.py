@@ -24,7 +24,7 @@ import torch
 
 import clipaac_lib
 
-__all__ = ["FINGERPRINTED", "code_fingerprint", "cpu_model", "git_commit", "provenance"]
+__all__ = ["FINGERPRINTED", "code_fingerprint", "cpu_model", "describe_provenance", "git_commit", "provenance"]
 
 #: The packages whose source decides a training run's numbers (data, model, losses, training, metrics).
 FINGERPRINTED = ("common", "data", "model", "metrics", "pretrain", "train")
@@ -76,3 +76,28 @@ def provenance(*, wall_seconds: float, threads: int | None, command: str = "") -
             "cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
             "python": platform.python_version(), "threads": threads, "wall_seconds": round(wall_seconds, 1),
             "load": load, "command": command, "code_fingerprint": code_fingerprint()}
+
+
+def describe_provenance(provenances: list[dict[str, Any]], current_fingerprint: str | None = None) -> dict[str, str]:
+    """Sentences on where a set of records came from, for the book: ``machine``, ``dates``, ``commits``,
+    ``command``, ``cost`` (the runs' summed wall hours and the highest load seen) and ``code`` (whether
+    the training code changed since: ``current_fingerprint``, default today's)."""
+    if not provenances:
+        return {"machine": "no records", "dates": "", "commits": "", "command": "", "cost": "", "code": ""}
+    current = current_fingerprint or code_fingerprint()
+    machines = sorted({f"{p.get('cpu')} ({p.get('cores')} cores), torch {p.get('torch')}" for p in provenances})
+    dates = sorted(str(p.get("date", ""))[:10] for p in provenances)
+    commits = sorted({str(p.get("commit"))[:7] + (" with local changes" if p.get("dirty") else "")
+                      for p in provenances})
+    hours = sum(float(p.get("wall_seconds") or 0.0) for p in provenances) / 3600
+    loads = [float(p["load"]) for p in provenances if p.get("load") is not None]
+    stale = sorted({p.get("code_fingerprint") for p in provenances} - {current})
+    code = ("the training code is the one these records were made with (fingerprint " + current + ")"
+            if not stale else f"the training code changed after {len(stale)} fingerprint(s) of these records "
+            f"were taken ({', '.join(map(str, stale))}; today {current}): rerun the reproduction test "
+            "(tests/test_results_reproduce.py) or regenerate the records")
+    return {"machine": "; ".join(machines), "dates": dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}",
+            "commits": ", ".join(commits), "command": sorted({str(p.get("command", "")) for p in provenances})[0],
+            "cost": f"{hours:.1f} hours of worker time in all ({len(provenances)} runs)"
+                    + (f"; the load average reached {max(loads):.1f}" if loads else ""),
+            "code": code}

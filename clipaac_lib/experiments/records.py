@@ -23,7 +23,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +68,18 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "") -> RunRecord:
-        """Read :meth:`to_dict`'s output; another ``format`` or unknown keys raise, naming ``source``."""
+        """Read :meth:`to_dict`'s output; another ``format``, unknown or missing keys (or no JSON object)
+        raise, naming ``source``."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{source or 'record'} holds a JSON {type(data).__name__}, not a run record: "
+                             "delete it and rerun its job")
         if data.get("format") != RECORD_FORMAT:
             raise ValueError(f"{source or 'record'} has format {data.get('format')!r}; this clipaac reads "
                              f"format {RECORD_FORMAT}: regenerate it (README, 'Regenerating the results')")
+        missing = [f.name for f in fields(cls) if f.name not in data and f.default is MISSING]
+        if missing:
+            raise ValueError(f"{source or 'record'} lacks the RunRecord field(s) {missing}: delete it and "
+                             "rerun its job")
         return from_known_fields(cls, dict(data), hint=f" (in {source})" if source else "")
 
 

@@ -26,5 +26,5 @@ def score_in_corpus(candidate: str, references: Sequence[str],
     """
     candidates = [candidate] + [cand for cand, _ in corpus]
     all_references = [list(references)] + [list(refs) for _, refs in corpus]
-    scores = evaluate_captions(candidates, all_references, per_clip=True, spice=spice)
+    scores = evaluate_captions(candidates, all_references, per_clip=True, spice=spice, modern=False)
     return {metric: values[0] for metric, values in scores["per_clip"].items()}

@@ -32,7 +32,8 @@ def spider_max(
 ) -> float | None:
     """Mean over clips of the best SPIDEr among that clip's candidates. ``mult_candidates[i]``: the
     candidates of clip ``i`` (the same number for every clip). None when SPICE is skipped
-    (``spice="auto"`` without Stanford CoreNLP warns, as :func:`evaluate_captions` does)."""
+    (``spice="auto"`` without Stanford CoreNLP warns, as :func:`evaluate_captions` does). The model-based
+    metrics (FENSE, sentence-BERT) are not asked for (``modern=False``): no model is loaded or downloaded."""
     if isinstance(mult_candidates, str) or not mult_candidates:
         raise ValueError("mult_candidates must be a non-empty list with a list of candidates per clip")
     if any(isinstance(c, str) for c in mult_candidates):
@@ -46,7 +47,7 @@ def spider_max(
     per_rank: list[list[float]] = []
     for j in range(counts.pop()):
         scores = evaluate_captions([c[j] for c in mult_candidates], references, per_clip=True,
-                                   spice=spice, java=java)
+                                   spice=spice, java=java, modern=False)  # SPIDEr needs no model-based metric
         if scores["spider"] is None:
             return None
         per_rank.append(scores["per_clip"]["spider"])
