@@ -60,7 +60,6 @@ from clipaac_lib.experiments.grid import (
     grid_jobs,
     record_run,
     run_grid,
-    shipped_results_dir,
 )
 from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
 from clipaac_lib.experiments.paired import (
@@ -87,11 +86,13 @@ from clipaac_lib.experiments.parallel import default_workers, expected_minutes, 
 from clipaac_lib.experiments.provenance import code_fingerprint, describe_provenance, provenance
 from clipaac_lib.experiments.records import RunRecord, read_records, write_record
 from clipaac_lib.experiments.report import event_coverage, run_baselines, run_verdicts
+from clipaac_lib.experiments.shipped import installed_ref, shipped_results_dir
 from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks, split_clips
 
 __all__ = [
     "CLOTHO_YARDSTICKS",
     "CURVE_COLUMNS",
+    "installed_ref",
     "curve_gaps",
     "Yardsticks",
     "describe_provenance",

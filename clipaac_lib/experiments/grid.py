@@ -39,16 +39,7 @@ from clipaac_lib.metrics import METRIC_KEYS, held_out_cider_d
 from clipaac_lib.pretrain.published import INIT_WEIGHTS
 from clipaac_lib.train import RunResult, TrainConfig, find_run
 
-__all__ = ["Grid", "default_results_dir", "grid_jobs", "record_run", "run_grid", "shipped_results_dir"]
-
-#: The repository's folder of shipped records (beside the package in a checkout).
-REPO_RESULTS = Path(__file__).resolve().parents[2] / "results"
-
-
-def shipped_results_dir() -> Path | None:
-    """The repository's ``results/`` when the package runs from a checkout that has it, else None."""
-    return REPO_RESULTS if REPO_RESULTS.is_dir() else None
-
+__all__ = ["Grid", "default_results_dir", "grid_jobs", "record_run", "run_grid"]
 
 def default_results_dir() -> Path:
     """Where a grid writes new records unless told: ``<cache>/results`` (``$CLIPAAC_CACHE``)."""
