@@ -89,3 +89,12 @@ def test_system_scores_and_alpha_dose_response_by_hand():
     assert dose.loc[6, "ours"] == pytest.approx(0.1) and dose.loc[6, "alpha"] == 0.1
     assert dose.loc[8, "ours"] == pytest.approx(-0.05)
     assert dose.loc[6, "paper"] == pytest.approx(0.379 - 0.368) and np.isnan(dose.loc[10, "ours"])
+
+
+def test_the_reference_record_is_the_lowest_seed_of_the_system_or_of_any_system():
+    grid = _grid([_record(4, 2, [0.1]), _record(4, 1, [0.2]), _record(1, 0, [0.3]),
+                  _record(7, 0, [0.4], tag="steps")])
+    assert grid.reference_record(4).seed == 1
+    assert grid.reference_record(9).system == 1  # incomplete grid: the lowest system with a record
+    with pytest.raises(ValueError, match="no record yet"):
+        _grid([]).reference_record(4)

@@ -67,6 +67,16 @@ class Grid:
     def record(self, system: int, seed: int, tag: str = "") -> RunRecord | None:
         return self.records.get((system, tag, seed))
 
+    def reference_record(self, system: int) -> RunRecord:
+        """The lowest seed's record of ``system`` (untagged); while a grid is incomplete, the lowest
+        seed's record of the lowest system that has one. ValueError when the grid has no record."""
+        untagged = sorted((key, r) for key, r in self.records.items() if not key[1])
+        mine = [r for (s, _, _), r in untagged if s == system]
+        if mine or untagged:
+            return mine[0] if mine else untagged[0][1]
+        raise ValueError("the grid has no record yet: run it with train_missing=True, or point results_dir "
+                         "at a folder of records")
+
     def provenances(self) -> list[dict[str, Any]]:
         """The provenance of each distinct record (systems 4 and 8 share theirs)."""
         return [r.provenance for r in {r.name: r for r in self.records.values()}.values()]
