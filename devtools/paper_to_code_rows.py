@@ -349,10 +349,11 @@ ROWS: tuple[Row, ...] = (
         "clipaac_lib.train.frozen.training_audio_cache",
         "tests/test_train_frozen.py::test_the_cache_gives_the_plain_steps_losses_and_weights"),
     Row("Seeds and noise", "4", SILENT,
-        "Every system runs the same seeds; each finding is the mean paired CIDEr-D difference over seeds with "
-        "a 95 % interval counting seed noise and test-clip noise (paired bootstrap), labelled reproduced, "
-        "contradicted or undecided; the interval's half-width is the smallest detectable effect.",
-        "clipaac_lib.experiments.paired.paired_findings", "tests/test_paired.py::test_paired_findings_by_hand"),
+        "Every system runs the same seeds; each finding is the mean paired CIDEr-D difference over seeds and "
+        "clips with a 95 % interval counting seed, clip and interaction noise once each (two-way layout), "
+        "labelled reproduced, contradicted or undecided, beside the effect found with 80 % power.",
+        "clipaac_lib.experiments.intervals.paired_difference",
+        "tests/test_intervals.py::test_the_95_interval_covers_the_truth_95_percent_of_the_time"),
     Row("Figure 2: similarity after softmax", "4.2", f'{SILENT} — "cosine similarity (after softmax)"',
         "A softmax over captions: row i is clip i against the captions of all clips, scaled by 1/t.",
         "clipaac_lib.model.analysis.similarity_matrix", "tests/test_analysis.py::test_similarity_matrix_matches_hand_computation"),
