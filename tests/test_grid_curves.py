@@ -5,6 +5,7 @@ training the same configurations in this process."""
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def test_expected_cost_by_hand():
 
 class _InlinePool:
     """A stand-in for the process pool: records the order of submission and answers each job at once
-    with a made-up run directory (nothing trains)."""
+    with a made-up run directory (nothing trains); the run of seed 3 fails."""
 
     submitted: list[int] = []
 
@@ -118,7 +119,10 @@ class _InlinePool:
     def submit(self, fn, config):
         _InlinePool.submitted.append((config.seed, config.num_epochs))
         future: Future = Future()
-        future.set_result(parallel.Trained(f"run-{config.num_epochs}-{config.seed}", 1.0, 1))
+        if config.seed == 3:
+            future.set_exception(RuntimeError("run of seed 3 failed"))
+        else:
+            future.set_result(parallel.Trained(f"run-{config.num_epochs}-{config.seed}", 1.0, 1))
         return future
 
 
@@ -135,6 +139,23 @@ def test_workers_take_the_runs_seed_by_seed_longest_first(monkeypatch):
     assert _InlinePool.submitted == [(0, 5), (0, 2), (1, 9), (1, 3)]
     assert dirs == ["run-9-1", "run-2-0", "run-5-0", "run-3-1"]  # returned in the order asked for
     assert sorted(done) == sorted(dirs)
+
+
+def test_workers_report_each_run_here_and_a_failure_after_the_others(monkeypatch):
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _InlinePool)
+    monkeypatch.setattr(parallel, "prepare_shared", lambda configs: None)
+    monkeypatch.setattr(parallel, "find_run", lambda config: None)
+    configs = [TrainConfig(num_epochs=1, seed=s) for s in (2, 0, 1)]
+    calls = []
+    dirs = parallel.train_all(configs, workers=2, on_done=lambda c, t: calls.append((c.seed, t, os.getpid())))
+    assert dirs == ["run-1-2", "run-1-0", "run-1-1"]
+    assert sorted(seed for seed, *_ in calls) == [0, 1, 2]
+    assert all(t == parallel.Trained(f"run-1-{s}", 1.0, 1) and pid == os.getpid() for s, t, pid in calls)
+    calls.clear()
+    with pytest.raises(RuntimeError, match="seed 3 failed"):
+        parallel.train_all([*configs, TrainConfig(num_epochs=1, seed=3)], workers=2,
+                           on_done=lambda c, t: calls.append(c.seed))
+    assert sorted(calls) == [0, 1, 2]  # the others were still reported
 
 
 def _tiny(data: Path, run_root: Path, seed: int) -> TrainConfig:

@@ -282,6 +282,26 @@ def test_echecker_loads_the_checkpoint_weights_and_preprocesses_like_fense(cache
     assert plain != pytest.approx(other, abs=1e-6) and 0 < plain < 1
 
 
+def test_echecker_declaring_another_model_type_is_refused_naming_the_folder(cache: Path, checkers) -> None:
+    """The tiny checkpoint declares ``model_type`` "tiny-bert"; a source expecting "bert-base-uncased"
+    must refuse it (its encoder config would not be the one the weights were trained with) with an
+    error naming the folder to delete, and load nothing."""
+    import dataclasses
+
+    import torch
+
+    source = dataclasses.replace(checkers["random"], encoder_type="bert-base-uncased")
+    with pytest.raises(ModelMetricsUnavailableError) as caught:
+        load_echecker(source, device="cpu")
+    declared = torch.load(source.folder() / ECHECKER_CHECKPOINT, weights_only=True)
+    assert declared["model_type"] == "tiny-bert"  # the fake checkpoint, fetched, in fense's format
+    message = str(caught.value)
+    assert str(source.folder()) in message and "'tiny-bert'" in message and "'bert-base-uncased'" in message
+    assert caught.value.model == source.name
+    model, _ = load_echecker(checkers["random"], device="cpu")  # the matching declaration still loads
+    assert isinstance(model, torch.nn.Module)
+
+
 # --- offline: None and one warning naming what is missing, no network --------------------------------
 
 

@@ -239,46 +239,6 @@ def test_train_all_calls_on_done_here_seed_by_seed_longest_first(tmp_path, monke
     assert dirs[2] == str(tmp_path / "old") and dirs[1] == dirs[5] == str(tmp_path / f"run-{b.run_hash()}")
 
 
-class _Pool:
-    """A stand-in for the process pool: runs each job at once, here (one of them fails)."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def submit(self, fn, config):
-        from concurrent.futures import Future
-
-        future: Future = Future()
-        if config.seed == 3:
-            future.set_exception(RuntimeError("run of seed 3 failed"))
-        else:
-            future.set_result(parallel.Trained(f"run-{config.seed}", 1.5, 1))
-        return future
-
-
-def test_workers_report_each_run_here_and_a_failure_after_the_others(monkeypatch):
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _Pool)
-    monkeypatch.setattr(parallel, "prepare_shared", lambda configs: None)
-    monkeypatch.setattr(parallel, "find_run", lambda config: None)
-    configs = [TrainConfig(num_epochs=1, seed=s) for s in (2, 0, 1)]
-    calls = []
-    dirs = parallel.train_all(configs, workers=2, on_done=lambda c, t: calls.append((c.seed, t, os.getpid())))
-    assert dirs == ["run-2", "run-0", "run-1"]
-    assert sorted(seed for seed, *_ in calls) == [0, 1, 2]
-    assert all(t == parallel.Trained(f"run-{s}", 1.5, 1) and pid == os.getpid() for s, t, pid in calls)
-    calls.clear()
-    with pytest.raises(RuntimeError, match="seed 3 failed"):
-        parallel.train_all([*configs, TrainConfig(num_epochs=1, seed=3)], workers=2,
-                           on_done=lambda c, t: calls.append(c.seed))
-    assert sorted(calls) == [0, 1, 2]  # the others were still reported
-
-
 # --------------------------------------------------------------------------- run_grid end to end
 
 
