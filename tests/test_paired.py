@@ -11,6 +11,7 @@ from clipaac_lib.experiments.grid import Grid
 from clipaac_lib.experiments.paired import (
     alpha_dose_response,
     describe_paired,
+    findings_tables,
     paired_findings,
     plot_paired_findings,
     system_scores,
@@ -98,3 +99,16 @@ def test_the_reference_record_is_the_lowest_seed_of_the_system_or_of_any_system(
     assert grid.reference_record(9).system == 1  # incomplete grid: the lowest system with a record
     with pytest.raises(ValueError, match="no record yet"):
         _grid([]).reference_record(4)
+
+
+def test_the_findings_tables_are_text_in_two_narrow_parts():
+    records = [_record(4, s, [0.6 + 0.01 * s, 0.9]) for s in range(3)]
+    records += [_record(1, s, [0.3, 0.6 - 0.01 * s]) for s in range(3)]
+    findings = (Finding("init", "4 beats 1", 4, 1), Finding("batch", "9 beats 8", 9, 8))
+    verdicts, scale = findings_tables(paired_findings(_grid(records), 1.0, findings=findings))
+    assert list(verdicts.columns) == ["paper", "ours [95 % interval]", "detectable", "label"]
+    assert verdicts.loc["init", "paper"] == "+0.334" and verdicts.loc["init", "label"] == "reproduced"
+    assert verdicts.loc["init", "ours [95 % interval]"].startswith("+0.310 [+0.")  # 0.3 + 0.01 s, s = 0..2
+    assert verdicts.loc["batch", "ours [95 % interval]"] == "– [–, –]" and verdicts.loc["batch", "label"] == "not run"
+    assert scale.loc["init", "paper, % of gap"] == "+40" and scale.loc["init", "ours, % of gap"] == "+31"
+    assert scale.loc["batch", "inside ours"] == "–" and scale.loc["batch", "seeds to detect"] == "–"

@@ -63,9 +63,9 @@ from clipaac_lib.experiments.grid import (
 )
 from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
 from clipaac_lib.experiments.paired import (
-    COLUMNS,
     alpha_dose_response,
     describe_paired,
+    findings_tables,
     paired_findings,
     plot_alpha_dose_response,
     plot_paired_findings,
@@ -92,13 +92,13 @@ from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks, 
 __all__ = [
     "CLOTHO_YARDSTICKS",
     "CURVE_COLUMNS",
+    "findings_tables",
     "installed_ref",
     "curve_gaps",
     "Yardsticks",
     "describe_provenance",
     "held_out_yardsticks",
     "split_clips",
-    "COLUMNS",
     "Grid",
     "RunRecord",
     "alpha_dose_response",

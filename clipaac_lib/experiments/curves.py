@@ -96,8 +96,8 @@ def last_epoch_change(curves: pd.DataFrame, metric: str = CURVE_METRIC) -> pd.Da
 
 
 #: :func:`last_epoch_change`'s columns in words.
-CURVE_COLUMNS = {"epochs": "epochs", "before_last": "loss before the last epoch", "last": "loss at the end",
-                 "last_change": "last epoch's change", "share_of_total": "share of the change since epoch 1"}
+CURVE_COLUMNS = {"epochs": "epochs", "before_last": "loss before last", "last": "loss at end",
+                 "last_change": "last change", "share_of_total": "share of all change"}
 
 
 def curve_gaps(curves: pd.DataFrame, worse: int, better: int, epochs: tuple[int, ...],

@@ -32,17 +32,37 @@ from clipaac_lib.experiments.grid import Grid
 from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
 from clipaac_lib.experiments.paper import CLOTHO_YARDSTICKS, METRIC_NAMES
 
-__all__ = ["COLUMNS", "alpha_dose_response", "describe_paired", "paired_findings", "plot_alpha_dose_response",
+__all__ = ["alpha_dose_response", "describe_paired", "findings_tables", "paired_findings", "plot_alpha_dose_response",
            "plot_paired_findings", "system_scores"]
 
-#: The findings table's columns in words (``paired_findings`` -> what a reader sees).
-COLUMNS: dict[str, str] = {
-    "paper_diff": "paper", "ours_diff": "ours", "low": "95 % low", "high": "95 % high",
-    "detectable": "detectable (80 % power)", "paper_share": "paper, share of gap",
-    "ours_share": "ours, share of gap", "paper_at_our_scale": "paper's effect at our scale",
-    "holds_paper": "interval holds it", "seeds_needed": "seeds to detect it", "seeds": "seeds",
-    "label": "label",
-}
+def _signed(value: float, digits: int = 3) -> str:
+    return "–" if not np.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def _seeds(value: float) -> str:
+    return "–" if np.isnan(value) else "more than 1000" if np.isinf(value) else f"{value:.0f}"
+
+
+def findings_tables(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`paired_findings` as two narrow tables of text, for a page 744 px wide: the verdicts
+    (CIDEr-D: the paper's difference, ours with its 95 % interval, the 80 %-power detectable effect,
+    the label) and the scale (both effects as gap shares, the paper's effect at our scale, whether our
+    interval holds it, the seeds that would detect it)."""
+    verdicts = pd.DataFrame({
+        "paper": table["paper_diff"].map(_signed),
+        "ours [95 % interval]": [f"{_signed(r.ours_diff)} [{_signed(r.low)}, {_signed(r.high)}]"
+                                 for r in table.itertuples()],
+        "detectable": table["detectable"].map(_signed).str.lstrip("+"),
+        "label": table["label"],
+    }, index=table.index)
+    scale = pd.DataFrame({
+        "paper, % of gap": table["paper_share"].map(lambda v: _signed(100 * v, 0)),
+        "ours, % of gap": table["ours_share"].map(lambda v: _signed(100 * v, 0)),
+        "paper at our scale": table["paper_at_our_scale"].map(_signed),
+        "inside ours": table["holds_paper"].map({True: "yes", False: "no"}).fillna("–"),
+        "seeds to detect": table["seeds_needed"].map(_seeds),
+    }, index=table.index)
+    return verdicts, scale
 
 _COLOURS = {"reproduced": "tab:green", "contradicted": "tab:red", "undecided": "tab:gray"}
 CLOTHO_GAP = CLOTHO_YARDSTICKS["human"] - CLOTHO_YARDSTICKS["consensus caption"]
