@@ -86,7 +86,7 @@ def _row(finding: Finding, diff: PairedDifference | None, gap: float) -> dict[st
         return {**row, "ours_diff": nan, "low": nan, "high": nan, "detectable": nan, "ours_share": nan,
                 "holds_paper": None, "seeds_needed": nan, "seeds": 0, "clips": 0, "label": "not run"}
     return {**row, "ours_diff": diff.mean, "low": diff.low, "high": diff.high, "detectable": diff.detectable(),
-            "ours_share": diff.mean / gap, "holds_paper": diff.holds(target),
+            "ours_share": diff.mean / gap, "holds_paper": diff.holds(target) if diff.seeds > 1 else None,
             "seeds_needed": diff.seeds_needed(target), "seeds": diff.seeds, "clips": diff.clips,
             "label": diff.label(np.sign(paper))}
 
