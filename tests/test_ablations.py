@@ -153,3 +153,15 @@ def test_plot_systems_scales_to_the_systems_and_names_them():
 
     seed_dots = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert sorted(x for c in seed_dots for x in c.get_offsets()[:, 0]) == [0.35, 0.55, 0.58]
+
+
+def test_first_run_takes_the_first_configuration_with_a_run(monkeypatch):
+    from clipaac_lib.experiments import ablations
+    from clipaac_lib.train import RunNotFoundError, TrainConfig
+
+    a, b, c = TrainConfig(seed=1), TrainConfig(seed=2), TrainConfig(seed=3)
+    runs = {b.run_hash(): "run of b", c.run_hash(): "run of c"}
+    monkeypatch.setattr(ablations, "find_run", lambda config: runs.get(config.run_hash()))
+    assert ablations.first_run([a, b, c], made_by="notebook 5") == "run of b"
+    with pytest.raises(RunNotFoundError, match="notebook 5"):
+        ablations.first_run([a], made_by="notebook 5")

@@ -33,13 +33,13 @@ from clipaac_lib.experiments.yardsticks import Yardsticks
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.model.analysis import similarity_matrix
 from clipaac_lib.pretrain.published import weights_present
-from clipaac_lib.train import RunResult, TrainConfig
+from clipaac_lib.train import RunNotFoundError, RunResult, TrainConfig, find_run
 from clipaac_lib.train.setup import open_test_split, untrained_model
 
 __all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems", "select_systems", "grid_plan",
            "init_available", "table1_jobs", "table2_jobs", "summarize", "merge_summaries",
            "side_by_side", "plot_systems",
-           "figure2_similarities", "plot_figure2"]
+           "first_run", "figure2_similarities", "plot_figure2"]
 
 #: The grid's recipe in the offline book (notebook 06's parameter defaults): every training clip, 12 epochs
 #: for every system, where the validation curves of the 2026-12-06 grid had flattened (``results/README.md``;
@@ -239,6 +239,17 @@ def plot_systems(summary: pd.DataFrame, metric: str = "cider_d", *, reference: i
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="baselines", title_fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def first_run(configs: Sequence[TrainConfig], made_by: str) -> RunResult:
+    """The finished run of the first of ``configs`` that has one (never trains); RunNotFoundError naming
+    ``made_by`` (how to make the first) when none has."""
+    for config in configs:
+        found = find_run(config)
+        if found is not None:
+            return found
+    raise RunNotFoundError(f"none of these {len(configs)} configurations has a finished run; make one with "
+                           f"{made_by}, or on the command line: {configs[0].command_line()}")
 
 
 def figure2_similarities(run: RunResult, n: int = 8, device: str | torch.device = "cpu") -> tuple[Tensor, Tensor]:
