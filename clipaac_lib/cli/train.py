@@ -2,7 +2,9 @@
 
 ``clipaac train [--field value ...]`` (one option per :class:`TrainConfig` field, generated from the
 dataclass), ``clipaac evaluate RUN_DIR`` and ``clipaac caption AUDIO ... [--run RUN_DIR] [--csv PATH]``
-(files and folders; without ``--run`` the newest finished run under the run root). The same
+(files and folders, file by file; without ``--run`` the book's model, the default configuration's run,
+else the newest finished run, said on stderr; an unreadable file is named and skipped, exit status 1;
+clips too short or silent to trust get a warning, notebook ``07_caption_your_audio.ipynb``). The same
 training options work with ``python -m clipaac_lib.train`` and ``torchrun --nproc_per_node=N -m
 clipaac_lib.train``. Bad values are reported before any work starts, in one line
 (:mod:`clipaac_lib.cli.errors`).
@@ -25,7 +27,7 @@ from clipaac_lib.cli.errors import OneLineArgumentParser, Subcommands, pop_debug
 from clipaac_lib.experiments.report import run_verdicts
 from clipaac_lib.metrics import METRIC_KEYS
 from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.rundir import RunDir, RunNotFoundError, RunResult, default_run_root
+from clipaac_lib.train.rundir import RunDir, RunResult
 from clipaac_lib.train.scores import SplitScores
 
 __all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "format_result", "main_train",
@@ -123,38 +125,70 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_caption(args: argparse.Namespace) -> int:
-    """Caption ``args.files`` with ``args.run`` (both set by :func:`_check_caption`): one file prints its
-    caption, several print ``FILE<TAB>CAPTION`` lines; ``--csv`` also writes them to a CSV."""
-    from clipaac_lib.caption import caption_files, write_captions_csv
+#: Exit status of ``clipaac caption`` when some files could not be captioned (the others were).
+EXIT_SKIPPED = 1
 
-    rows = caption_files(args.files, args.run, device=args.device, beam_size=args.beam_size,
-                         max_caption_len=args.max_caption_len, length_penalty=args.length_penalty,
-                         progress=args.progress)
+
+def _write(text: str, stream: Any) -> None:
+    """Write a line above the progress bar (if one shows) and flush, so each line appears as it is done."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(text, file=stream)
+    stream.flush()
+
+
+def _report_caption(outcome: Any, single: bool) -> None:
+    """One file's outcome (:class:`clipaac_lib.caption.CaptionOutcome`): its warnings and a failure on
+    stderr naming the file; its caption on stdout, bare for a single file argument, else
+    ``FILE<TAB>CAPTION``."""
+    for warning in outcome.warnings:
+        _write(f"clipaac: warning: {outcome.file}: {warning}", sys.stderr)
+    if not outcome.ok:
+        _write(f"clipaac: {outcome.file} not captioned: {outcome.error}", sys.stderr)
+    else:
+        _write(outcome.caption if single else f"{outcome.file}\t{outcome.caption}", sys.stdout)
+
+
+def _run_caption(args: argparse.Namespace) -> int:
+    """Caption ``args.files`` with ``args.run`` (both set by :func:`_check_caption`) file by file: a single
+    file argument prints its caption, anything else ``FILE<TAB>CAPTION`` lines, each as it is done;
+    ``--csv`` also writes them to a CSV. An unreadable file is named on stderr and skipped: exit status
+    :data:`EXIT_SKIPPED` (1) then, 0 when every file was captioned. Notebook:
+    ``notebooks/07_caption_your_audio.ipynb``."""
+    from clipaac_lib.caption import caption_outcomes, write_captions_csv
+
     single = len(args.audio) == 1 and Path(args.audio[0]).is_file()
-    for file, caption in rows:
-        print(caption if single else f"{file}\t{caption}")
+    rows: list[tuple[str, str]] = []
+    failed = 0
+    for outcome in caption_outcomes(args.files, args.run, device=args.device, beam_size=args.beam_size,
+                                    max_caption_len=args.max_caption_len, length_penalty=args.length_penalty,
+                                    progress=args.progress):
+        _report_caption(outcome, single)
+        if outcome.ok:
+            rows.append((outcome.file, outcome.caption))
+        else:
+            failed += 1
     if args.csv:
         print(f"wrote {len(rows)} caption(s) to {write_captions_csv(rows, args.csv)}", file=sys.stderr)
-    return 0
+    if failed and len(args.files) > 1:
+        print(f"clipaac: {failed} of {len(args.files)} files could not be captioned (named above)",
+              file=sys.stderr)
+    return EXIT_SKIPPED if failed else 0
 
 
 def _check_caption(args: argparse.Namespace) -> None:
     """Before loading any model: every file and folder exists (``args.files``, folders expanded) and a
-    run is named or found (``args.run``: the newest finished run under the run root, said on stderr)."""
-    from clipaac_lib.caption import audio_files, newest_run
+    run is named or found (``args.run``: by default the book's model, else the newest finished run under
+    the run root, :func:`clipaac_lib.caption.choose_run`, said on stderr)."""
+    from clipaac_lib.caption import audio_files, choose_run
 
     args.files = audio_files(args.audio)
     if args.run is not None:
         _require_run_dir(args.run)
         return
-    root = Path(args.run_root) if args.run_root else default_run_root()
-    found = newest_run(root)
-    if found is None:
-        raise RunNotFoundError(f"no finished run under {root}; train one with `clipaac train` (it prints the "
-                               "run directory) or name one with --run RUN_DIR")
-    print(f"using the newest finished run {found} (--run RUN_DIR picks another)", file=sys.stderr)
-    args.run = str(found)
+    choice = choose_run(args.run_root)
+    print(choice.message, file=sys.stderr)
+    args.run = str(choice.path)
 
 
 def _require_run_dir(path: str) -> None:
@@ -202,15 +236,18 @@ def add_train_commands(subparsers: Subcommands) -> None:
 
     p_cap = subparsers.add_parser(
         "caption", help="caption audio files and folders (WAV/FLAC/OGG/MP3) with a trained run",
-        description="Print a caption for each AUDIO (a folder: its .wav, .flac, .mp3 and .ogg files, sorted) "
-                    "using the model of --run, by default the newest finished run under the run root.")
+        description="Print a caption for each AUDIO (a folder: its .wav, .flac, .mp3 and .ogg files, sorted; "
+                    "FILE<TAB>CAPTION lines, each as it is done) using the model of --run, by default the "
+                    "book's model (the run of the default configuration, notebook 5), else the newest "
+                    "finished run under the run root. An unreadable file is named on stderr and skipped "
+                    "(exit status 1); a clip too short or silent to trust gets a warning on stderr.")
     p_cap.add_argument("audio", nargs="+", metavar="AUDIO",
                        help="WAV, FLAC, OGG or MP3 files, or folders of them")
     p_cap.add_argument("--run", default=None, metavar="RUN_DIR",
-                       help="run directory of a trained model "
-                            "(default: the newest finished run under --run-root)")
+                       help="run directory of a trained model (default: the default configuration's run "
+                            "under --run-root, else the newest finished one there)")
     p_cap.add_argument("--run-root", default=None, metavar="DIR",
-                       help="where the newest run is looked for (default: $CLIPAAC_CACHE/runs)")
+                       help="where the default run is looked for (default: $CLIPAAC_CACHE/runs)")
     p_cap.add_argument("--csv", default=None, metavar="PATH",
                        help="also write the captions to a CSV at PATH (columns file, caption)")
     p_cap.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,

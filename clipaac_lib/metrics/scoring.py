@@ -92,7 +92,6 @@ class ScoringOptions:
     modern_device: str | None = None
 
 
-_OPTION_NAMES = frozenset(field.name for field in dataclasses.fields(ScoringOptions))
 
 
 class _Tokens(NamedTuple):
@@ -205,14 +204,6 @@ def _meteor_table(
             RuntimeWarning,
         )
         return None
-
-
-def _resolve_options(options: ScoringOptions | None, legacy: dict[str, Any]) -> ScoringOptions:
-    """``options`` (default: ScoringOptions()) with the old keyword arguments (spice=..., java=...) applied."""
-    unknown = sorted(set(legacy) - _OPTION_NAMES)
-    if unknown:
-        raise TypeError(f"evaluate_captions_timed() got an unexpected keyword argument {unknown[0]!r}")
-    return dataclasses.replace(options if options is not None else ScoringOptions(), **legacy)
 
 
 def _tokenize(candidates: Sequence[str], references: Sequence[Sequence[str]], java: str) -> _Tokens:
@@ -407,16 +398,14 @@ def evaluate_captions_timed(
     *,
     per_clip: bool = False,
     options: ScoringOptions | None = None,
-    **legacy: Any,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """:func:`evaluate_captions` plus the seconds spent in each step (``tokenize``, ``meteor_table``,
     ``bleu``, ``rouge_l``, ``cider_d``, ``meteor``, ``spice``, ``modern``, ``total``).
 
-    ``options``: a :class:`ScoringOptions`; its fields may also be given as keywords (``spice=False``,
-    ``prune_meteor=False``, ...), which override ``options``.
+    ``options``: a :class:`ScoringOptions` (default: ``ScoringOptions()``).
     """
     start = time.perf_counter()
-    opts = _resolve_options(options, legacy)
+    opts = options if options is not None else ScoringOptions()
     if opts.modern not in ("auto", True, False):
         raise ValueError(f"modern must be 'auto', True or False, got {opts.modern!r}")
     _check_inputs(candidates, references)

@@ -54,7 +54,7 @@ __all__ = [
     "SYNTHETIC_EPOCHS",
 ]
 
-#: ``precision`` choices: see :func:`clipaac_lib.train.step.use_bf16`.
+#: ``precision`` choices: see :func:`clipaac_lib.train.step.autocast_dtype`.
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 #: ``fit_memory``: what the memory pre-flight does when a run would not fit.
 FIT_MEMORY = ("check", "auto", "off")
