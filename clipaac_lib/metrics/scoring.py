@@ -92,8 +92,6 @@ class ScoringOptions:
     modern_device: str | None = None
 
 
-
-
 class _Tokens(NamedTuple):
     """The PTB-tokenised corpus: one candidate per clip and the references of each clip."""
 
