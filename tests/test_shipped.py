@@ -71,3 +71,22 @@ def test_the_installed_ref_comes_from_pip_direct_url(monkeypatch):
     assert shipped.installed_ref() == "f00d"
     monkeypatch.setattr(shipped.metadata, "distribution", lambda name: Dist(None))  # an ordinary install
     assert shipped.installed_ref() == "main"
+
+
+def test_on_colab_the_grid_shows_the_records_and_trains_nothing_unless_asked(tmp_path, monkeypatch):
+    from clipaac_lib.experiments import grid as grid_module
+    from clipaac_lib.experiments.ablations import Job
+
+    monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(grid_module, "find_run", lambda config: None)
+    trained = []
+    monkeypatch.setattr(grid_module, "train_all", lambda configs, workers, desc, on_done: trained.extend(configs))
+    jobs = [Job(1, {"init": "random", "num_epochs": 1})]
+    monkeypatch.setattr(grid_module, "on_colab", lambda: True)
+    shown = grid_module.run_grid(jobs, [0], results_dir=tmp_path / "out", train_missing=None)
+    assert trained == [] and list(shown.missing) == [(1, "", 0)]
+    grid_module.run_grid(jobs, [0], results_dir=tmp_path / "out", train_missing=True)  # asked: trains
+    assert len(trained) == 1
+    monkeypatch.setattr(grid_module, "on_colab", lambda: False)
+    grid_module.run_grid(jobs, [0], results_dir=tmp_path / "out", train_missing=None)  # elsewhere: trains
+    assert len(trained) == 2

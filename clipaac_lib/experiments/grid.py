@@ -35,6 +35,7 @@ from clipaac_lib.experiments.curves import equal_steps_jobs
 from clipaac_lib.experiments.parallel import Trained, expected_minutes, train_all
 from clipaac_lib.experiments.provenance import provenance
 from clipaac_lib.experiments.records import RunRecord, build_record, read_records, write_record
+from clipaac_lib.experiments.shipped import on_colab
 from clipaac_lib.metrics import METRIC_KEYS, held_out_cider_d
 from clipaac_lib.pretrain.published import INIT_WEIGHTS
 from clipaac_lib.train import RunResult, TrainConfig, find_run
@@ -121,15 +122,18 @@ def record_run(job: Job, seed: int, result: RunResult, folder: str | os.PathLike
 
 def run_grid(jobs: Sequence[Job], seeds: Sequence[int], *, results_dir: str | os.PathLike[str] | None = None,
              read_also: Sequence[str | os.PathLike[str] | None] = (), seeded: Collection[int] | None = None,
-             workers: int = 1, train_missing: bool = True, command: str = "") -> Grid:
+             workers: int = 1, train_missing: bool | None = True, command: str = "") -> Grid:
     """The records of every (job, seed) of the plan (:func:`~clipaac_lib.experiments.ablations.grid_plan`).
 
     Records are looked up in ``read_also`` (e.g. the shipped ``results/``) and ``results_dir`` (default
     :func:`default_results_dir`), where new ones are written. ``train_missing=False`` trains nothing and
-    lists the unanswered pairs in ``Grid.missing``. ``command``: the command that ran the grid, kept in
+    lists the unanswered pairs in ``Grid.missing``; None: False on Colab (the shipped records are shown,
+    never retrained there unless asked), True elsewhere. ``command``: the command that ran the grid, kept in
     each new record's provenance.
     """
     out = Path(results_dir) if results_dir is not None else default_results_dir()
+    if train_missing is None:
+        train_missing = not on_colab()
     by_hash = {r.run_hash: r for r in read_records(*read_also, out).values()}
     grid = Grid(plan=grid_plan(list(jobs), seeds, seeded))
     todo: dict[str, list[tuple[Job, int]]] = {}

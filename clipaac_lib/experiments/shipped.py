@@ -24,12 +24,17 @@ from clipaac_lib.common.download import download
 from clipaac_lib.common.fileio import atomic_write_text
 from clipaac_lib.common.paths import subdir
 
-__all__ = ["ARCHIVE_URL", "installed_ref", "shipped_results_dir"]
+__all__ = ["ARCHIVE_URL", "installed_ref", "on_colab", "shipped_results_dir"]
 
 #: The repository's archive at a branch, tag or commit (GitHub's codeload service).
 ARCHIVE_URL = "https://codeload.github.com/clipaac/clipaac/tar.gz/{ref}"
 #: The checkout's records, beside the package (present in a clone, absent in a wheel).
 REPO_RESULTS = Path(__file__).resolve().parents[2] / "results"
+
+
+def on_colab() -> bool:
+    """Whether this process runs in a Colab notebook."""
+    return "google.colab" in sys.modules
 
 
 def installed_ref(distribution: str = "clipaac") -> str:
@@ -66,7 +71,7 @@ def shipped_results_dir(*, download_missing: bool | None = None, ref: str | None
     if REPO_RESULTS.is_dir():
         return REPO_RESULTS
     if download_missing is None:
-        download_missing = "google.colab" in sys.modules
+        download_missing = on_colab()
     if not download_missing:
         return None
     ref = ref or installed_ref()
