@@ -27,8 +27,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from clipaac_lib.common.fileio import atomic_write_json
-from clipaac_lib.common.records import from_known_fields
+from clipaac_lib.common import atomic_write_json, from_known_fields
 
 __all__ = ["RECORD_FORMAT", "RunRecord", "build_record", "read_records", "write_record"]
 

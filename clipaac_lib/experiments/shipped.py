@@ -20,9 +20,7 @@ import tarfile
 from importlib import metadata
 from pathlib import Path
 
-from clipaac_lib.common.download import download
-from clipaac_lib.common.fileio import atomic_write_text
-from clipaac_lib.common.paths import subdir
+from clipaac_lib.common import atomic_write_text, download, subdir
 
 __all__ = ["ARCHIVE_URL", "installed_ref", "on_colab", "shipped_results_dir"]
 

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clipaac_lib.data.clotho import SPLITS, dataset_folder
-from clipaac_lib.data.clotho_csv import read_captions_csv
+from clipaac_lib.data import SPLITS, dataset_folder, read_captions_csv
 from clipaac_lib.experiments.baselines import shuffled
 from clipaac_lib.experiments.consensus import consensus_caption
 from clipaac_lib.experiments.records import RunRecord
