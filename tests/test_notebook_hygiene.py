@@ -105,3 +105,23 @@ def test_colab_cell_installs_clipaac_and_java_only_when_missing(java_found, monk
     assert len(calls) == (1 if java_found else 2)
     if not java_found:
         assert "default-jre-headless" in calls[1]
+
+
+def test_glued_values_in_prose_paste_as_text_not_code():
+    """In prose, ``{glue}`` / ``{glue:}`` render a value as a code span (``<code class="docutils
+    literal">``, seen in the built report page); ``{glue:text}`` pastes it as text. Block directives
+    (a line starting with three backticks and ``{glue:}``) are tables and figures and stay."""
+    import re
+
+    inline_any = re.compile(r"\{glue(?::any)?:?\}`")
+    sources = {p.name: p.read_text(encoding="utf-8") for p in (REPO / "book").glob("*.md")}
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        sources[path.name] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    offenders = {name: inline_any.findall(text) for name, text in sources.items() if inline_any.search(text)}
+    assert not offenders, f"use {{glue:text}} for values in prose: {offenders}"
+    # myst-nb splits the role's text at its last colon for a format spec, so a reference to another
+    # document ("path::key") needs one ("path::key:s"), or the key is read as "path:" and nothing is pasted
+    unformatted = re.compile(r"\{glue:text\}`[^`]*::[^`:]*`")
+    missing = {name: unformatted.findall(text) for name, text in sources.items() if unformatted.search(text)}
+    assert not missing, f"add a format spec (:s) to cross-document {{glue:text}} references: {missing}"
