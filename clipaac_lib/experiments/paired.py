@@ -174,7 +174,7 @@ def plot_paired_findings(table: pd.DataFrame) -> plt.Figure:
     paper's gap share marked; the zero line is "no difference"."""
     names = list(table.index)
     y = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(names) + 1.4))
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(names) + 1.8))  # the legend goes below the axes
     ax.axvline(0, color="black", linewidth=0.8)
     for yi, (_, row) in zip(y, table.iterrows(), strict=True):
         if row["label"] != "not run" and np.isfinite(row.get("detectable", np.nan)):
@@ -185,9 +185,9 @@ def plot_paired_findings(table: pd.DataFrame) -> plt.Figure:
                 label="the paper (Clotho)" if yi == 0 else None)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    ax.set(xlabel="difference as a share of the consensus-to-human CIDEr-D gap (95 % interval)")
+    ax.set(xlabel="CIDEr-D difference, share of the consensus-to-human gap\n(dots and bars: ours, 95 % interval)")
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="lower center", ncol=4)
+    fig.tight_layout(rect=(0, 0.5 / (0.6 * len(names) + 1.8), 1, 1))  # room for the legend at the bottom
     return fig
