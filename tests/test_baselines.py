@@ -17,7 +17,6 @@ from clipaac_lib.experiments.baselines import (
     compute_baselines,
     constant_caption,
     gap_share,
-    human_split,
     shuffled,
     split_references,
 )
@@ -75,18 +74,6 @@ def test_shuffled_small_cases():
 
 
 # -- human ----------------------------------------------------------------------------------------------
-
-
-def test_human_split_first_caption_against_the_other_four():  # a helper kept; compute_baselines holds each out
-    refs = [["c1", "c2", "c3", "c4", "c5"], ["d1", "d2", "d3", "d4", "d5"]]
-    hyps, rest = human_split(refs)
-    assert hyps == ["c1", "d1"]
-    assert rest == [["c2", "c3", "c4", "c5"], ["d2", "d3", "d4", "d5"]]
-
-
-def test_human_split_names_the_clip_with_too_few_captions():
-    with pytest.raises(ValueError, match="clip 2 has 1 caption"):
-        human_split([["a", "b"], ["c", "d"], ["e"]])
 
 
 # -- gap share ------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from clipaac_lib.experiments.ablations import (
     table1_jobs,
     table2_jobs,
 )
-from clipaac_lib.experiments.baselines import Baselines, compute_baselines, gap_share
+from clipaac_lib.experiments.baselines import Baselines, compute_baselines, gap_share, split_clips
 from clipaac_lib.experiments.curves import (
     CURVE_COLUMNS,
     CURVE_METRIC,
@@ -88,7 +88,7 @@ from clipaac_lib.experiments.provenance import code_fingerprint, describe_proven
 from clipaac_lib.experiments.records import RunRecord, read_records, write_record
 from clipaac_lib.experiments.report import event_coverage, run_baselines, run_verdicts
 from clipaac_lib.experiments.shipped import installed_ref, shipped_results_dir
-from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks, split_clips
+from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks
 
 __all__ = [
     "CLOTHO_YARDSTICKS",

@@ -58,8 +58,8 @@ __all__ = [
     "compute_baselines",
     "constant_caption",
     "gap_share",
-    "human_split",
     "shuffled",
+    "split_clips",
     "split_references",
 ]
 
@@ -99,25 +99,6 @@ def shuffled(captions: Sequence[str], seed: int = 0) -> list[str]:
         perm = rng.permutation(n)
         if not np.any(perm == np.arange(n)):
             return [captions[int(j)] for j in perm]
-
-
-def human_split(references: Sequence[Sequence[str]]) -> tuple[list[str], list[list[str]]]:
-    """``(hypotheses, references)``: caption_1 of each clip, and the clip's other captions.
-
-    Raises ValueError naming the clip when a clip has fewer than 2 captions.
-    """
-    hypotheses: list[str] = []
-    rest: list[list[str]] = []
-    for i, refs in enumerate(references):
-        if isinstance(refs, str) or len(refs) < 2:
-            got = "a str" if isinstance(refs, str) else f"{len(refs)} caption(s)"
-            raise ValueError(
-                f"clip {i} has {got}; the human baseline needs at least 2 captions per clip "
-                "(the first is scored against the others)"
-            )
-        hypotheses.append(refs[0])
-        rest.append(list(refs[1:]))
-    return hypotheses, rest
 
 
 def gap_share(model: float, constant: float, human: float) -> float:
@@ -326,19 +307,19 @@ def compute_baselines(
 
 
 # -- reading a split's captions -------------------------------------------------------------------------
-def split_references(root: str | os.PathLike[str], split: str) -> list[list[str]]:
-    """The captions of each clip of ``split``, as written in the Clotho CSV files (no audio is read).
+def split_clips(root: str | os.PathLike[str], split: str) -> dict[str, list[str]]:
+    """``{file_name: captions}`` of each clip of ``split``, as written in the Clotho CSV files (no audio
+    is read), in the order of the CSV files, the order of :class:`~clipaac_lib.data.ClothoDataset`.
 
     ``root``: the folder holding ``clotho_captions_*.csv`` (or the dataset root above its
     ``clotho_v2.1`` folder); for a training run's data use ``clipaac_lib.train.setup.data_root(config)``.
     ``split``: ``train`` (development then validation), ``test`` (evaluation), or a Clotho split name
-    (``development``, ``validation``, ``evaluation``). Clips come in the order of the CSV files, the
-    order of :class:`~clipaac_lib.data.ClothoDataset`; a bad row raises (as the dataset does).
+    (``development``, ``validation``, ``evaluation``). A bad row raises (as the dataset does).
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     folder = dataset_folder(root)
-    out: list[list[str]] = []
+    clips: dict[str, list[str]] = {}
     for source in SPLITS[split]:
         path = Path(folder) / f"clotho_captions_{source}.csv"
         if not path.is_file():
@@ -346,5 +327,10 @@ def split_references(root: str | os.PathLike[str], split: str) -> list[list[str]
                 f"{path} not found: the '{split}' split needs clotho_captions_{source}.csv in {folder}"
             )
         rows, _ = read_captions_csv(path, on_error="raise")
-        out.extend(list(row.captions) for row in rows)
-    return out
+        clips.update((row.file_name, list(row.captions)) for row in rows)
+    return clips
+
+
+def split_references(root: str | os.PathLike[str], split: str) -> list[list[str]]:
+    """The captions of each clip of ``split`` (:func:`split_clips` without the file names)."""
+    return list(split_clips(root, split).values())

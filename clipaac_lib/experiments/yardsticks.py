@@ -12,20 +12,17 @@ Notebook: ``notebooks/06_ablations.ipynb``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from clipaac_lib.data import SPLITS, dataset_folder, read_captions_csv
 from clipaac_lib.experiments.baselines import shuffled
 from clipaac_lib.experiments.consensus import consensus_caption
 from clipaac_lib.experiments.records import RunRecord
 from clipaac_lib.metrics import HUMAN, held_out_cider_d
 
-__all__ = ["Yardsticks", "held_out_yardsticks", "split_clips"]
+__all__ = ["Yardsticks", "held_out_yardsticks"]
 
 
 @dataclass(frozen=True)
@@ -52,21 +49,12 @@ class Yardsticks:
         return (score - self.consensus) / self.gap
 
 
-def split_clips(root: str | os.PathLike[str], split: str) -> dict[str, list[str]]:
-    """``{file_name: captions}`` of ``split`` (``train`` or ``test``) from the dataset's caption CSVs."""
-    folder = dataset_folder(root)
-    clips: dict[str, list[str]] = {}
-    for source in SPLITS[split]:
-        rows, _ = read_captions_csv(Path(folder) / f"clotho_captions_{source}.csv", on_error="raise")
-        clips.update({row.file_name: list(row.captions) for row in rows})
-    return clips
-
-
 def held_out_yardsticks(reference: RunRecord, test: dict[str, list[str]], train_references: Sequence[Sequence[str]],
                         *, derangements: int = 5, seed: int = 0,
                         tokenize: Callable[[list[str]], list[str]] | None = None) -> Yardsticks:
     """The yardsticks on the clips of ``reference`` (a record of the reference system), whose captions
-    are shuffled; ``test``: ``{file_name: references}`` (:func:`split_clips`); ``train_references``: the
+    are shuffled; ``test``: ``{file_name: references}``
+    (:func:`~clipaac_lib.experiments.baselines.split_clips`); ``train_references``: the
     captions of each training clip, for the consensus caption (``tokenize``: its tokenizer, default PTB)."""
     names = [clip["file_name"] for clip in reference.clips]
     missing = [n for n in names if n not in test]
