@@ -92,12 +92,9 @@ def notebook_defaults_run(notebook: Path) -> dict[str, object]:
     return values
 
 
-def prepare_default_run(repo: Path = REPO) -> float | None:
-    """Train notebook 5's default run now, with console progress bars (see the module docstring); return
-    its median epoch time in seconds (the machine's speed, for :func:`prepare_grid`'s expectation), or
-    None when notebook 5 will train its own run."""
-    import statistics
-
+def prepare_default_run(repo: Path = REPO) -> None:
+    """Train notebook 5's default run now, with console progress bars (see the module docstring), unless
+    notebook 5's parameters differ from the defaults (then notebook 5 trains its own run)."""
     from clipaac_lib.train import TrainConfig, train
 
     config = TrainConfig()
@@ -105,11 +102,9 @@ def prepare_default_run(repo: Path = REPO) -> float | None:
     differ = {k: v for k, v in notebook.items() if hasattr(config, k) and getattr(config, k) != v}
     if differ:  # the notebook would not find this run: leave the training to it
         print(f"notebook 5's parameters differ from TrainConfig's defaults ({differ}): not pre-training")
-        return None
+        return
     result = train(config)
     print(f"default run ready: {result.run_dir} ({'reused' if result.reused else 'trained'})")
-    seconds = [row["epoch_seconds"] for row in result.history if row.get("epoch_seconds")]
-    return statistics.median(seconds) if seconds else None
 
 
 def prepare_grid(repo: Path = REPO) -> None:

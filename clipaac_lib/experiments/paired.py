@@ -27,10 +27,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from clipaac_lib.experiments.findings import FINDINGS, Finding
+from clipaac_lib.experiments.findings import FINDINGS, Finding, paper_score
 from clipaac_lib.experiments.grid import Grid
 from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
-from clipaac_lib.experiments.paper import CLOTHO_YARDSTICKS, METRIC_NAMES
+from clipaac_lib.experiments.paper import CLOTHO_YARDSTICKS, METRIC_NAMES, TABLE2
 
 __all__ = ["alpha_dose_response", "describe_paired", "findings_tables", "paired_findings", "plot_alpha_dose_response",
            "plot_paired_findings", "system_scores"]
@@ -112,9 +112,6 @@ def alpha_dose_response(grid: Grid, systems: Sequence[int] = (6, 8, 10), baselin
                         metric: str = "cider_d") -> pd.DataFrame:
     """Each alpha of Table 2 against alpha 0 (system ``baseline``), paired: one row per system with its
     ``alpha``, our difference and 95 % interval, and the paper's difference."""
-    from clipaac_lib.experiments.findings import paper_score
-    from clipaac_lib.experiments.paper import TABLE2
-
     base = system_scores(grid, baseline, metric=metric)
     rows = []
     for system in systems:
