@@ -213,20 +213,20 @@ def test_training_batches_carry_clip_tokens_and_optionally_fixed_length_audio(ti
     assert (batch.text_tokens == 49407).sum(dim=1).tolist() == [1, 1]
 
 
-@pytest.mark.parametrize("case", ["bad audio", "missing audio", "missing run", "bad value", "missing clip"])
+@pytest.mark.parametrize("case", ["missing audio", "missing run", "bad value", "missing clip"])
 def test_command_line_errors_are_one_line_with_status_2(case: str, straight_run, tiny_data: Path,
                                                        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    """Each error names the file or value and what to do, in one line; ``--debug`` shows the traceback."""
+    """Each error names the file or value and what to do, in one line; ``--debug`` shows the traceback.
+
+    (A file that cannot be decoded is not an error of the call: it is named and skipped with status 1,
+    tests/test_caption_cli.py.)"""
     from clipaac_lib.cli.main import main
 
     run_dir = str(straight_run.run_dir)
-    corrupt = tmp_path / "corrupt.wav"
-    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     broken = tmp_path / "broken"  # a Clotho-format copy whose CSV names a clip that is not there
     shutil.copytree(tiny_data, broken)
     next((broken / "clotho_v2.1" / "evaluation").glob("*.wav")).unlink()
     argv, expected = {
-        "bad audio": (["caption", str(corrupt), "--run", run_dir], str(corrupt)),
         "missing audio": (["caption", str(tmp_path / "none.wav"), "--run", run_dir], "does not exist"),
         "missing run": (["evaluate", str(tmp_path / "no_run")], "does not exist"),
         "bad value": (["train", "--lr", "-1"], "lr must be a positive number"),
