@@ -30,29 +30,25 @@ COLAB_MARKER = "# Colab only: install clipaac"
 
 
 def colab_install_source(ref: str = "main") -> str:
-    """The first code cell of every notebook: on Colab, install clipaac at ``ref`` (keeping Colab's torch)
-    and, when ``java`` is missing (Colab's runtimes no longer ship a JDK), a headless JRE with apt, once
-    per runtime: the caption metrics need Java.
+    """The first code cell of every notebook: on Colab, ``%pip`` installs clipaac at ``ref`` (with the
+    ``colab`` extra; Colab's torch is kept), then :func:`clipaac_lib.common.colab_setup` does the rest
+    (checks the installed ref, installs Java with apt when missing: the caption metrics need it). The
+    install stays in the cell: the package cannot be imported before it is installed. Outside Colab
+    (the book build, papermill) the cell only sets ``CLIPAAC_REF``.
 
     ``ref`` defaults to ``main``: the newest code, which is what the book's Colab launch button opens
-    (``blob/main``). To pin a release, set ``CLIPAAC_REF`` to its tag or commit.
+    (``blob/main``). To pin a release, set ``CLIPAAC_REF`` to its tag or commit. IPython expands
+    ``$CLIPAAC_REF`` in the ``%pip`` line (``{CLIPAAC_REF}`` would not fit in 88 columns).
     """
     return (
-        f"{COLAB_MARKER} at CLIPAAC_REF (a branch, tag or commit).\n"
-        "import shutil\n"
-        "import subprocess\n"
+        f"{COLAB_MARKER} at CLIPAAC_REF (a branch, tag or commit), then Java.\n"
         "import sys\n"
         "\n"
         f'CLIPAAC_REF = "{ref}"\n'
         'if "google.colab" in sys.modules:\n'
-        "    subprocess.run(\n"
-        f'        [sys.executable, "-m", "pip", "install", "--quiet",\n'
-        f'         f"clipaac[colab] @ git+https://github.com/{REPOSITORY}@{{CLIPAAC_REF}}"],\n'
-        "        check=True,\n"
-        "    )\n"
-        '    if shutil.which("java") is None:  # the caption metrics run on Java\n'
-        '        apt = "apt-get -qq update && apt-get -qq install -y default-jre-headless"\n'
-        "        subprocess.run(apt, shell=True, check=True, stdout=subprocess.DEVNULL)"
+        f'    %pip install -q "clipaac[colab]@git+https://github.com/{REPOSITORY}@$CLIPAAC_REF"\n'
+        "    from clipaac_lib.common import colab_setup\n"
+        "    colab_setup(CLIPAAC_REF)"
     )
 
 

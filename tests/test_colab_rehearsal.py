@@ -15,6 +15,12 @@ downloads nothing (the server's request log) and reuses the run. Notebook 06 the
 (``systems="4"``, Table 1, one seed) on the same cache: no download either, one more training run.
 That test is ``slow``; the quick ones below check the mirror settings' joints alone (checksum tables,
 the one-line errors of a failed download, a mirror's weights counted as present).
+
+The notebooks' first cell (what a Colab user runs before anything else) is checked at the end: every
+notebook has it, it does nothing outside Colab, its ``%pip`` line installs this project at ``CLIPAAC_REF``
+and :func:`clipaac_lib.common.colab_setup` (apt mocked) checks the installed ref and installs Java only when
+missing; the ``slow`` rehearsal runs the unchanged cell in IPython with ``google.colab`` imported, pip
+cloning a local git repository of the package in place of GitHub and a fake ``apt-get``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import io
 import json
 import math
 import shutil
+import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -362,3 +370,310 @@ def test_mirrored_weights_are_verified_and_count_as_present(tmp_path: Path,
         assert path.read_bytes() == payload and [n for n, _ in server.requests] == ["ESRNXFBSP.pt"] * 2
     assert weights_present("audio")  # its size is not the published one; the mirror's sha256 decides
     assert not weights_present("audio_text")
+
+
+# ------------------------------------------------------------------ the notebooks' first cell
+# Every notebook opens with one cell (tagged remove-cell): on Colab, `%pip install` clipaac from GitHub at
+# CLIPAAC_REF, then clipaac_lib.common.colab_setup(CLIPAAC_REF); elsewhere it only sets CLIPAAC_REF.
+APT = "apt-get -qq update && apt-get -qq install -y default-jre-headless"
+
+
+def _first_code_cell(path: Path) -> dict:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return next(c for c in cells if c["cell_type"] == "code")
+
+
+def _cell_source(name: str = "05_train.ipynb") -> str:
+    source = _first_code_cell(REPO / "notebooks" / name)["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _as_python(cell: str) -> str:
+    """The cell as IPython runs it: its ``%pip`` line becomes ``get_ipython().run_line_magic(...)``."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(cell)
+
+
+def test_every_notebook_starts_with_the_colab_cell() -> None:
+    from devtools.notebooks import colab_install_source
+
+    notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert len(notebooks) == 7
+    for path in notebooks:
+        cell = _first_code_cell(path)
+        assert _cell_source(path.name) == colab_install_source(), path.name
+        assert cell["metadata"]["tags"] == ["remove-cell"] and not cell["outputs"], path.name
+
+
+def test_the_colab_cell_is_a_no_op_outside_colab(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The book build and papermill run the cell: without ``google.colab`` it installs, imports and calls
+    nothing (``get_ipython`` would run the ``%pip`` line) and only sets CLIPAAC_REF."""
+    import sys
+
+    def no_magic() -> None:
+        raise AssertionError("the cell ran a magic outside Colab")
+
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    namespace: dict = {"get_ipython": no_magic}
+    exec(_as_python(_cell_source()), namespace)  # noqa: S102 (the cell's own source)
+    assert namespace["CLIPAAC_REF"] == "main" and "colab_setup" not in namespace
+
+
+def test_on_colab_the_cell_pip_installs_this_project_at_the_ref_then_calls_colab_setup(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on Colab (``google.colab`` imported): the ``%pip`` line, with ``$CLIPAAC_REF`` expanded as IPython
+    does, installs this project (pyproject's name, an extra it defines, its Homepage's git URL) at the
+    ref; then ``colab_setup`` is called with the ref."""
+    import shlex
+    import sys
+    import types
+
+    from IPython.utils.text import DollarFormatter
+    from packaging.requirements import Requirement
+
+    import clipaac_lib.common
+
+    calls: list[tuple] = []
+    namespace: dict = {}
+
+    class Shell:
+        def run_line_magic(self, name: str, line: str) -> None:
+            calls.append(("magic", name, DollarFormatter().format(line, **namespace)))
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(clipaac_lib.common, "colab_setup", lambda ref=None: calls.append(("colab_setup", ref)))
+    namespace["get_ipython"] = Shell
+    cell = _cell_source().replace('CLIPAAC_REF = "main"', 'CLIPAAC_REF = "v1.2"')
+    exec(_as_python(cell), namespace)  # noqa: S102 (the cell's own source)
+    assert [c[0] for c in calls] == ["magic", "colab_setup"] and calls[1] == ("colab_setup", "v1.2")
+    _, name, line = calls[0]
+    command, *options, requirement = shlex.split(line)  # as the shell splits it
+    assert (name, command, options) == ("pip", "install", ["-q"])
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+ (environment.yml's)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    parsed = Requirement(requirement)
+    assert parsed.name == project["name"] and parsed.extras == {"colab"} <= set(project["optional-dependencies"])
+    assert parsed.url == f"git+{project['urls']['Homepage']}@v1.2"
+
+
+def _write_fake_apt(folder: Path, log: Path) -> None:
+    """An ``apt-get`` that logs its arguments and, on ``install``, puts a ``java`` beside itself."""
+    fake = folder / "apt-get"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{log}"\n'
+        'case " $* " in *" install "*)\n'
+        f"  printf '#!/bin/sh\\necho fake java\\n' > \"{folder}/java\"; /bin/chmod +x \"{folder}/java\";;\n"
+        "esac\n"
+    )
+    fake.chmod(0o755)
+
+
+REHEARSE = (
+    "import sys, types\n"
+    "sys.modules['google.colab'] = types.ModuleType('google.colab')  # Colab's kernel has imported it\n"
+    "from IPython.core.interactiveshell import InteractiveShell\n"
+    "shell = InteractiveShell.instance(colors='nocolor')\n"
+    "shell.run_cell(open(sys.argv[1], encoding='utf-8').read()).raise_error()\n"
+    "import clipaac_lib\n"
+    "print('imported from', clipaac_lib.__file__)\n"
+)
+
+
+@pytest.mark.slow
+def test_the_colab_cell_installs_clipaac_from_git_at_the_ref_then_java(tmp_path: Path) -> None:
+    """The first cell of notebook 05, unchanged, run by IPython as on Colab in a fresh interpreter: its
+    ``%pip`` line clones "GitHub" (git's ``insteadOf`` sends the cell's URL to a local repository of this
+    checkout's package, branch ``main``) and installs clipaac into an empty folder on ``PYTHONPATH`` (pip
+    offline, no dependencies); ``colab_setup`` then finds that install from ``main`` and, with no ``java``
+    on the ``PATH``, runs apt (a fake ``apt-get`` that makes one) and says so in one line."""
+    import os
+    import sys
+
+    from tests.test_notebooks import WHEEL_SOURCES, _setuptools_builds_here
+
+    if not _setuptools_builds_here():
+        pytest.skip("pip would fetch setuptools>=77 to build clipaac (offline here)")
+    source, site, bin_dir, work = (tmp_path / name for name in ("github", "site", "bin", "work"))
+    for folder in (source, site, bin_dir, work):
+        folder.mkdir()
+    for name in WHEEL_SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(REPO / name, source / name)
+    git = shutil.which("git")
+    assert git is not None
+    quiet = {"capture_output": True, "text": True, "cwd": source, "check": True}
+    subprocess.run([git, "init", "-q", "-b", "main"], **quiet)
+    subprocess.run([git, "add", "-A"], **quiet)
+    subprocess.run([git, "-c", "user.name=rehearsal", "-c", "user.email=r@localhost", "commit", "-qm", "x"],
+                   **quiet)
+    head = subprocess.run([git, "rev-parse", "HEAD"], **quiet).stdout.strip()
+    (bin_dir / "git").symlink_to(git)  # the PATH: git and the fake apt-get, no java
+    log = tmp_path / "apt.log"
+    _write_fake_apt(bin_dir, log)
+    cell = tmp_path / "cell.py"
+    cell.write_text(_cell_source(), encoding="utf-8")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "GIT_", "PYTHON"))},
+           "PATH": str(bin_dir), "SHELL": "/bin/sh", "PYTHONPATH": str(site), "IPYTHONDIR": str(tmp_path / "ipy"),
+           "CLIPAAC_CACHE": str(tmp_path / "cache"), "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.file://{source}.insteadOf",
+           "GIT_CONFIG_VALUE_0": "https://github.com/clipaac/clipaac",
+           "PIP_TARGET": str(site), "PIP_NO_DEPS": "1", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
+           "PIP_NO_CACHE_DIR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", REHEARSE, str(cell)], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert f"imported from {site / 'clipaac_lib' / '__init__.py'}" in output, output[-4000:]
+    (dist_info,) = site.glob("clipaac-*.dist-info")
+    vcs = json.loads((dist_info / "direct_url.json").read_text(encoding="utf-8"))["vcs_info"]
+    assert (vcs["requested_revision"], vcs["commit_id"]) == ("main", head)  # what notebook 6 downloads at
+    assert log.read_text().splitlines() == ["-qq update", "-qq install -y default-jre-headless"]
+    line = (f"Colab ready: clipaac 0.1.0 from GitHub at main (commit {head[:7]}); Java installed with apt "
+            f"at {bin_dir / 'java'}.")
+    assert line in output.splitlines(), output[-4000:]
+
+
+# ------------------------------------------------------------------ colab_setup, the rest of the cell
+class _Dist:
+    """A stand-in for ``importlib.metadata.distribution("clipaac")``."""
+
+    def __init__(self, direct_url: dict | None, version: str = "0.1.0") -> None:
+        self.version, self._text = version, None if direct_url is None else json.dumps(direct_url)
+
+    def read_text(self, name: str) -> str | None:
+        return self._text if name == "direct_url.json" else None
+
+
+FROM_MAIN = {"url": "https://github.com/clipaac/clipaac",
+             "vcs_info": {"vcs": "git", "requested_revision": "main", "commit_id": "0123456789abcdef" * 2 + "0" * 8}}
+
+
+@dataclass
+class _Apt:
+    """What the mocked apt was asked to run, and what it answers."""
+
+    commands: list[str] = field(default_factory=list)
+    result: subprocess.CompletedProcess = field(default_factory=lambda: subprocess.CompletedProcess(APT, 0, "", ""))
+
+
+@pytest.fixture
+def apt() -> _Apt:
+    return _Apt()
+
+
+@pytest.fixture
+def colab(monkeypatch: pytest.MonkeyPatch, apt: _Apt):
+    """The module :mod:`clipaac_lib.common.colab` on "Colab" (``google.colab`` imported), clipaac installed
+    from git at ``main``, ``subprocess.run`` answering with ``apt.result`` (the command kept in
+    ``apt.commands``)."""
+    import sys
+    import types
+
+    from clipaac_lib.common import colab as module
+
+    def run(command, **kwargs):
+        apt.commands.append(command)
+        assert kwargs.get("shell") is True
+        return apt.result
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(module.metadata, "distribution", lambda name: _Dist(FROM_MAIN))
+    monkeypatch.setattr(module.subprocess, "run", run)
+    return module
+
+
+def _which(*answers: str | None):
+    """``shutil.which`` answering ``java`` with each of ``answers`` in turn (the last one from then on)."""
+    answers_left = list(answers)
+
+    def which(name: str) -> str | None:
+        assert name == "java"
+        return answers_left.pop(0) if len(answers_left) > 1 else answers_left[0]
+
+    return which
+
+
+def test_colab_setup_does_nothing_outside_colab(colab, apt: _Apt, monkeypatch: pytest.MonkeyPatch,
+                                                capsys) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "google.colab")
+    monkeypatch.setattr(colab.shutil, "which", _which(None))  # java missing: still nothing to do
+    monkeypatch.setattr(colab.metadata, "distribution", lambda name: _Dist(None))  # not from git either
+    colab.colab_setup("main")
+    assert apt.commands == [] and capsys.readouterr().out == ""
+
+
+def test_colab_setup_leaves_a_present_java_alone(colab, apt: _Apt, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys) -> None:
+    monkeypatch.setattr(colab.shutil, "which", _which("/usr/bin/java"))
+    colab.colab_setup("main")
+    assert apt.commands == []
+    assert capsys.readouterr().out == ("Colab ready: clipaac 0.1.0 from GitHub at main (commit 0123456); "
+                                       "Java found at /usr/bin/java.\n")
+
+
+def test_colab_setup_installs_java_with_apt_when_missing(colab, apt: _Apt, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys) -> None:
+    monkeypatch.setattr(colab.shutil, "which", _which(None, "/usr/bin/java"))
+    colab.colab_setup("main")
+    assert apt.commands == [APT]
+    assert capsys.readouterr().out == ("Colab ready: clipaac 0.1.0 from GitHub at main (commit 0123456); "
+                                       "Java installed with apt at /usr/bin/java.\n")
+
+
+@pytest.mark.parametrize("failure", ["exit", "no java after", "timeout", "no shell"])
+def test_a_failed_apt_is_one_clear_error_naming_the_command(colab, apt: _Apt, monkeypatch: pytest.MonkeyPatch,
+                                                            failure: str) -> None:
+    monkeypatch.setattr(colab.shutil, "which", _which(None))
+    if failure == "exit":
+        apt.result = subprocess.CompletedProcess(APT, 100, "", "W: noise\nE: Unable to locate package\n")
+    elif failure in ("timeout", "no shell"):
+        error = subprocess.TimeoutExpired(APT, 1800) if failure == "timeout" else OSError("no /bin/sh")
+
+        def fail(command, **kwargs):
+            apt.commands.append(command)
+            raise error
+
+        monkeypatch.setattr(colab.subprocess, "run", fail)
+    with pytest.raises(colab.ColabSetupError) as raised:
+        colab.colab_setup("main")
+    text = str(raised.value)
+    assert apt.commands == [APT] and "\n" not in text
+    assert f"run `!{APT}` in a cell" in text and "caption metrics need Java" in text, text
+    expected = {"exit": "failed (exit code 100: E: Unable to locate package)", "no java after": "no `java` is on",
+                "timeout": "did not finish (Command", "no shell": "did not finish (no /bin/sh)"}[failure]
+    assert expected in text, text
+
+
+@pytest.mark.parametrize(("direct_url", "ref", "found"), [
+    (FROM_MAIN, "v1.2", "the one installed from git at main"),  # pip kept the same version, or failed
+    ({"url": "file:///work/clipaac", "dir_info": {"editable": True}}, "main", "one not installed from git"),
+    (None, "main", "one not installed from git"),  # a wheel
+])
+def test_colab_setup_stops_when_the_clipaac_in_use_is_not_from_the_ref(
+        colab, apt: _Apt, monkeypatch: pytest.MonkeyPatch, direct_url: dict | None, ref: str, found: str) -> None:
+    monkeypatch.setattr(colab.metadata, "distribution", lambda name: _Dist(direct_url))
+    monkeypatch.setattr(colab.shutil, "which", _which(None))
+    with pytest.raises(colab.ColabSetupError) as raised:
+        colab.colab_setup(ref)
+    text = str(raised.value)
+    assert f"CLIPAAC_REF is {ref!r}, but the clipaac in use (0.1.0) is {found}" in text and "\n" not in text
+    reinstall = ('%pip install -q --force-reinstall --no-deps '
+                 f'"clipaac[colab] @ git+https://github.com/clipaac/clipaac@{ref}"')
+    assert reinstall in text and "restart the session" in text, text
+    assert apt.commands == []  # stopped before apt
+
+
+def test_colab_setup_accepts_a_commit_as_the_ref(colab, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    pinned = {"url": FROM_MAIN["url"], "vcs_info": {"vcs": "git", "commit_id": "89abcdef" * 5}}  # no ref
+    monkeypatch.setattr(colab.metadata, "distribution", lambda name: _Dist(pinned))
+    monkeypatch.setattr(colab.shutil, "which", _which("/usr/bin/java"))
+    colab.colab_setup("89abcdef89")
+    assert "from GitHub at 89abcdef89 (commit 89abcde)" in capsys.readouterr().out
+    with pytest.raises(colab.ColabSetupError, match="installed from git at 89abcde"):
+        colab.colab_setup("fedcba98")

@@ -1,11 +1,10 @@
-"""The notebook hygiene rules that `make test` enforces on notebooks/."""
+"""The notebook hygiene rules that `make test` enforces on notebooks/. What the first (Colab) cell does is
+rehearsed in tests/test_colab_rehearsal.py."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import pytest
 
 from devtools.notebooks import (
     colab_install_source,
@@ -59,12 +58,6 @@ def test_missing_parameters_cell_and_colab_cell_are_reported(tmp_path):
     assert "parameters" in problems and "Colab install" in problems and "badges" in problems
 
 
-def test_colab_cell_is_a_no_op_outside_colab():
-    namespace: dict = {}
-    exec(colab_install_source("abc123"), namespace)  # must not try to pip install here
-    assert namespace["CLIPAAC_REF"] == "abc123"
-
-
 def test_repository_notebooks_are_clean():
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
     for path in notebooks:
@@ -85,26 +78,6 @@ def test_percent_source_builds_a_clean_notebook(tmp_path):
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(nb))
     assert notebook_problems(path) == []
-
-
-@pytest.mark.parametrize("java_found", [True, False])
-def test_colab_cell_installs_clipaac_and_java_only_when_missing(java_found, monkeypatch):
-    """The first cell, run as on Colab (``google.colab`` imported): pip installs clipaac at the ref; apt
-    installs a headless JRE only when ``java`` is not on the PATH."""
-    import shutil
-    import subprocess
-    import sys
-    import types
-
-    calls = []
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
-    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/java" if java_found else None)
-    exec(colab_install_source("v1.2"), {})  # noqa: S102 (the cell's own source)
-    assert calls[0][-1] == "clipaac[colab] @ git+https://github.com/clipaac/clipaac@v1.2"
-    assert len(calls) == (1 if java_found else 2)
-    if not java_found:
-        assert "default-jre-headless" in calls[1]
 
 
 def test_glued_values_in_prose_paste_as_text_not_code():
