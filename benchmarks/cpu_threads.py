@@ -9,8 +9,20 @@ training steps of the small model (batch 8, 4.5 s clips at 16 kHz, random data; 
     python benchmarks/cpu_threads.py --threads 1,2 --neighbours 0,1 --steps 8
 
 ``--train`` instead times a real one-epoch training run (random init, ``--clips`` training clips, no
-caption metrics) with ``cpu_threads`` "torch" and "auto" (:class:`clipaac_lib.common.threads.ThreadGovernor`),
-alone and beside the neighbours: the governor's effect on a whole run.
+caption metrics) for each thread policy in ``--modes`` beside each neighbour in ``--beside``:
+
+    python benchmarks/cpu_threads.py --train --clips 120
+
+Policies: ``cpu_threads`` "torch" (its two threads), "1", "auto" (the governor,
+:class:`clipaac_lib.common.threads.ThreadGovernor`), each optionally with ``+passive``
+(``OMP_WAIT_POLICY=PASSIVE``: OpenMP threads sleep instead of spinning while they wait).
+Neighbours: ``none``; ``nice`` (a ``nice -n 19`` busy loop started by this benchmark, in its session);
+``busy`` (a normal-priority busy loop); ``nice-session`` (a ``nice -n 19`` busy loop in a session of its
+own, as a program started from another terminal or by ``make`` is); ``tests-nice-session`` (a ``nice -n
+19`` pytest of the training-step tests in a session of its own, restarted until the cell ends: what ran
+beside the book build). Linux puts each session in its own scheduling group (``autogroup``) where
+``/proc/sys/kernel/sched_autogroup_enabled`` is 1, and ``nice`` only ranks processes inside one group:
+the two ``-session`` neighbours show what that does.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 STEP = r"""
 import importlib.util, statistics, sys, time, torch
@@ -80,18 +93,51 @@ with tempfile.TemporaryDirectory() as tmp:
     print(result.train_seconds)
 """
 
+#: The neighbours of ``--train`` (module docstring): the command and whether it gets a session of its own.
+NEIGHBOURS = {
+    "none": None,
+    "nice": (["nice", "-n", "19", sys.executable, "-c", "while True: pass"], False),
+    "busy": ([sys.executable, "-c", "while True: pass"], False),
+    "nice-session": (["nice", "-n", "19", sys.executable, "-c", "while True: pass"], True),
+    "tests-nice-session": (["nice", "-n", "19", "bash", "-c",
+                            f"while true; do {sys.executable} -m pytest -q -p no:cacheprovider "
+                            "tests/test_train_step.py >/dev/null 2>&1; done"], True),
+}
 
-def train_cell(mode: str, neighbours: int, clips: int) -> float:
-    """Training seconds of one epoch on ``clips`` clips with ``cpu_threads=mode`` beside ``neighbours``."""
+
+def train_cell(mode: str, beside: str, clips: int) -> float:
+    """Training seconds of one epoch on ``clips`` clips with policy ``mode`` beside neighbour ``beside``."""
     here = os.path.dirname(os.path.abspath(__file__))
-    code = TRAIN.format(repo=os.path.dirname(here), clips=clips, mode=mode)
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(neighbours)]
+    threads, _, wait = mode.partition("+")
+    code = TRAIN.format(repo=os.path.dirname(here), clips=clips, mode=threads)
+    env = {**os.environ, **({"OMP_WAIT_POLICY": "PASSIVE"} if wait == "passive" else {})}
+    neighbour = NEIGHBOURS[beside]
+    proc = None
+    if neighbour is not None:
+        command, own_session = neighbour
+        proc = subprocess.Popen(command, cwd=os.path.dirname(here), start_new_session=own_session,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3.0)  # let it get going (the test run imports torch first)
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
         return float(out.stdout.strip().splitlines()[-1])
     finally:
-        for p in spinners:
-            p.kill()
+        if proc is not None:
+            os.killpg(proc.pid, 9) if neighbour[1] else proc.kill()
+            proc.wait()
+
+
+def train_table(modes: list[str], besides: list[str], clips: int) -> None:
+    """Print the ``--train`` table: seconds per cell and the ratio to the same policy alone."""
+    print("| cpu_threads | " + " | ".join(besides) + " |")
+    print("|---|" + "---|" * len(besides))
+    for mode in modes:
+        cells, alone = [], None
+        for beside in besides:
+            seconds = train_cell(mode, beside, clips)
+            alone = seconds if beside == "none" else alone
+            cells.append(f"{seconds:.1f} s" + (f" ({seconds / alone:.2f}x)" if alone and beside != "none" else ""))
+        print(f"| {mode} | " + " | ".join(cells) + " |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,13 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--train", action="store_true", help="time whole training runs instead of steps")
     parser.add_argument("--clips", type=int, default=120, help="--train: training clips of the run")
+    parser.add_argument("--modes", default="torch,torch+passive,1,auto,auto+passive",
+                        help="--train: thread policies (cpu_threads, optionally +passive)")
+    parser.add_argument("--beside", default=",".join(NEIGHBOURS), help="--train: neighbours, " + ", ".join(NEIGHBOURS))
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()[0]:.2f}; cores: {os.cpu_count()}")
     if args.train:
-        print("| cpu_threads | busy neighbours | training seconds |")
-        print("|---|---|---|")
-        for mode, neighbours in itertools.product(["torch", "auto"], [int(n) for n in args.neighbours.split(",")]):
-            print(f"| {mode} | {neighbours} | {train_cell(mode, neighbours, args.clips):.1f} |", flush=True)
+        autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+        print(f"autogroup scheduling: {autogroup.read_text().strip() if autogroup.exists() else 'n/a'}")
+        train_table(args.modes.split(","), args.beside.split(","), args.clips)
         return 0
     print("| threads | wait policy | busy neighbours | ms/step |")
     print("|---|---|---|---|")

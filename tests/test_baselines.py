@@ -327,8 +327,7 @@ def test_split_references_reads_csv_without_audio(tmp_path: Path):
 def test_run_baselines_reads_the_runs_clips_and_its_training_captions(tiny_clotho, tmp_path) -> None:
     """``run_baselines`` scores a run's own test captions against the training split it trained on."""
     from clipaac_lib.experiments.report import run_baselines
-    from clipaac_lib.train import TrainConfig
-    from clipaac_lib.train.rundir import RunResult
+    from clipaac_lib.train import RunResult, TrainConfig
 
     config = TrainConfig(init="random", data_root=str(tiny_clotho), train_split="development",
                          test_split="evaluation", limit_train_clips=3)

@@ -27,8 +27,7 @@ from clipaac_lib.caption import (
 from clipaac_lib.caption import inference as inference_module
 from clipaac_lib.cli.main import main
 from clipaac_lib.data import AudioError
-from clipaac_lib.train import RunResult, TrainConfig, train
-from clipaac_lib.train.rundir import RunDir, load_run_model
+from clipaac_lib.train import RunDir, RunResult, TrainConfig, load_run_model, train
 from tests.conftest import TINY_MODEL
 
 pytestmark = pytest.mark.usefixtures("one_thread_private_cache")

@@ -56,7 +56,7 @@ def test_train_config_cpu_threads():
     import torch
 
     from clipaac_lib.train import ConfigError, TrainConfig
-    from clipaac_lib.train.trainer import _cpu_threads
+    from clipaac_lib.train.runstate import _cpu_threads
 
     for ok in ("torch", "auto", "1", "2"):
         TrainConfig(cpu_threads=ok).validate()

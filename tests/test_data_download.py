@@ -131,7 +131,7 @@ def test_cli_clotho_passes_root_mirror_and_splits(tmp_path: Path, monkeypatch) -
         calls.append((root, list(splits), kwargs))
         return Path(root) / "clotho_v2.1"
 
-    monkeypatch.setattr("clipaac_lib.data.clotho_download.download_clotho", fake)
+    monkeypatch.setattr("clipaac_lib.data.download_clotho", fake)  # the name the command line imports
     assert cli_main(["data", "clotho", "--root", str(tmp_path), "--base-url", "http://mirror/c",
                      "--splits", "evaluation", "validation", "--delete-archives"]) == 0
     assert calls == [(tmp_path, ["evaluation", "validation"],

@@ -40,8 +40,7 @@ def test_event_coverage_of_a_run(tmp_path):
     """A run whose captions are each clip's first reference names every event; a run saying one fixed
     word names none; both beside the humans' caption_1, which names them all."""
     from clipaac_lib.experiments import event_coverage
-    from clipaac_lib.train import TrainConfig
-    from clipaac_lib.train.rundir import RunResult
+    from clipaac_lib.train import RunResult, TrainConfig
 
     make_synthetic_clotho(tmp_path, sizes={"development": 2, "validation": 1, "evaluation": 8},
                           clip_seconds=2.5, progress=False)

@@ -82,11 +82,11 @@ def test_curves_and_the_last_epochs_share_of_the_change(tmp_path):
 
 
 def test_default_workers_follow_the_device(monkeypatch):
-    import clipaac_lib.common.threads as threads
+    import clipaac_lib.common as common  # default_workers imports usable_cores from the face
 
-    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(common, "usable_cores", lambda: 2)
     assert parallel.default_workers("cpu") == 2
-    monkeypatch.setattr(threads, "usable_cores", lambda: 1)
+    monkeypatch.setattr(common, "usable_cores", lambda: 1)
     assert parallel.default_workers("cpu") == 1
     with pytest.raises(ValueError, match="workers"):
         parallel.train_all([], workers=0)

@@ -12,6 +12,7 @@ import pytest
 from clipaac_lib.data.split_digest import split_digest
 from clipaac_lib.train import TrainConfig, find_run, train
 from clipaac_lib.train.dataroot import digest_of_test_split
+from clipaac_lib.train.evalstore import read_evaluation, write_evaluation
 from clipaac_lib.train.evaluation import evaluate_run
 from clipaac_lib.train.rundir import RunDir
 from clipaac_lib.train.scores import SplitScores
@@ -59,10 +60,10 @@ def test_a_same_size_edit_of_the_captions_changes_the_digest(tmp_path: Path) -> 
 def test_a_saved_evaluation_of_another_split_version_is_not_read(tmp_path: Path) -> None:
     run = RunDir(tmp_path / "run")
     scores = SplitScores(num_clips=1, retrieval_chance={}, split_digest="aaaa")
-    run.write_evaluation("beam3-test", scores, [{"file_name": "a.wav", "caption": "x", "references": ["y"]}])
-    assert run.read_evaluation("beam3-test", "aaaa")[0] == scores
-    assert run.read_evaluation("beam3-test", "") is not None, "an unknown split (no CSV on disk) is not checked"
-    assert run.read_evaluation("beam3-test", "bbbb") is None
+    write_evaluation(run, "beam3-test", scores, [{"file_name": "a.wav", "caption": "x", "references": ["y"]}])
+    assert read_evaluation(run, "beam3-test", "aaaa")[0] == scores
+    assert read_evaluation(run, "beam3-test", "") is not None, "an unknown split (no CSV on disk) is not checked"
+    assert read_evaluation(run, "beam3-test", "bbbb") is None
 
 
 @pytest.mark.usefixtures("one_thread_private_cache")

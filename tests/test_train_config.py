@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from clipaac_lib.cli.train import add_train_commands, main_train
-from clipaac_lib.train.config import SYNTHETIC_EPOCHS, ConfigError, TrainConfig
-from clipaac_lib.train.preflight import check_environment
-from clipaac_lib.train.rundir import (
+from clipaac_lib.train.checkpoint import (
     capture_rng,
     load_tensors_and_meta,
     restore_rng,
     save_tensors_and_meta,
 )
+from clipaac_lib.train.config import SYNTHETIC_EPOCHS, ConfigError, TrainConfig
+from clipaac_lib.train.preflight import check_environment
 from clipaac_lib.train.trainer import train
 
 

@@ -14,10 +14,9 @@ import torch
 from torch.testing import assert_close
 
 from clipaac_lib.model import CLIPAAC
-from clipaac_lib.train import TrainConfig, train
+from clipaac_lib.train import RunDir, TrainConfig, load_run_model, train
 from clipaac_lib.train import frozen as frozen_module
 from clipaac_lib.train import trainer as loop_module
-from clipaac_lib.train.rundir import RunDir, load_run_model
 from clipaac_lib.train.setup import build_model_config, model_sample_rate, open_split, untrained_model
 from tests.conftest import TINY_MODEL
 
@@ -38,7 +37,7 @@ def tiny_config(data: Path, run_root: Path, **changes: Any) -> TrainConfig:
 
 
 class Recorder:
-    """Wraps the loop's ``compute_loss`` and ``_train_epoch`` and hooks the audio head's ``fc``: per-step
+    """Wraps the loop's ``compute_loss`` and ``train_epochs`` and hooks the audio head's ``fc``: per-step
     losses, whether a cache was passed, and the audio head's calls inside epochs."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,7 +46,7 @@ class Recorder:
         self.audio_calls_in_epoch = 0
         self.audio_calls_outside = 0
         self._in_epoch = False
-        compute_loss, train_epoch = loop_module.compute_loss, loop_module._train_epoch
+        compute_loss, train_epoch = loop_module.compute_loss, loop_module.train_epochs
 
         def recording_loss(model: Any, *args: Any, **kwargs: Any) -> Any:
             loss, l_cl, l_ce = compute_loss(model, *args, **kwargs)
@@ -65,7 +64,7 @@ class Recorder:
                 handle.remove()
 
         monkeypatch.setattr(loop_module, "compute_loss", recording_loss)
-        monkeypatch.setattr(loop_module, "_train_epoch", recording_epoch)
+        monkeypatch.setattr(loop_module, "train_epochs", recording_epoch)
 
     def _count(self, *_: Any) -> None:
         if self._in_epoch:

@@ -97,7 +97,7 @@ def test_temperature_init() -> None:
     grads = {}
     for t in (0.07, 0.01):
         torch.manual_seed(0)
-        model, _ = build_model(TrainConfig(init="random", temperature_init=t, model_overrides=TINY_MODEL), 12, CPU)
+        model = build_model(TrainConfig(init="random", temperature_init=t, model_overrides=TINY_MODEL), 12, CPU).model
         assert float(model.logit_scale.detach()) == pytest.approx(1 / t, rel=1e-5)
         audio_emb, text_emb = torch.randn(4, 32), torch.randn(4, 32)
         contrastive_loss(audio_emb, text_emb, model.logit_scale).backward()

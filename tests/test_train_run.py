@@ -260,11 +260,11 @@ import torch
 from clipaac_lib.train import TrainConfig, train
 from clipaac_lib.train import trainer as loop
 torch.set_num_threads(1)
-epoch = loop._train_epoch
+epoch = loop.train_epochs
 def slow_epoch(*args, **kwargs):  # a training long enough to overlap with the other processes
     time.sleep(float(sys.argv[2]))
     return epoch(*args, **kwargs)
-loop._train_epoch = slow_epoch
+loop.train_epochs = slow_epoch
 try:
     result = train(TrainConfig.from_dict(json.loads(sys.argv[1])))
     print(json.dumps({"reused": result.reused, "epochs": result.epochs_completed}))

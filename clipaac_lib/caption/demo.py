@@ -25,12 +25,8 @@ from torch import Tensor
 
 from clipaac_lib.caption.inference import caption_audio
 from clipaac_lib.data import Vocabulary, load_audio
-from clipaac_lib.model import CLIPAAC
-from clipaac_lib.model.analysis import embed_captions, rank_captions
-from clipaac_lib.model.decode import DecodeConfig
-from clipaac_lib.train.evaluation import SplitPass, run_split
-from clipaac_lib.train.rundir import RunResult, decode_config
-from clipaac_lib.train.setup import LimitedDataset, open_test_split
+from clipaac_lib.model import CLIPAAC, DecodeConfig, embed_captions, rank_captions
+from clipaac_lib.train import LimitedDataset, RunResult, SplitPass, decode_config, open_test_split, run_split
 
 __all__ = ["Description", "SearchHit", "SearchResult", "CaptionDemo", "NO_TEXT_HEAD"]
 

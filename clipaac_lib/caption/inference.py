@@ -21,13 +21,10 @@ from pathlib import Path
 import torch
 
 from clipaac_lib.caption.checks import clip_warnings
-from clipaac_lib.common.fileio import atomic_write_text
-from clipaac_lib.common.progress import tqdm
+from clipaac_lib.common import atomic_write_text, tqdm
 from clipaac_lib.data import Vocabulary, load_audio
-from clipaac_lib.model import CLIPAAC
-from clipaac_lib.model.decode import DecodeConfig, search
-from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.rundir import RunDir, decode_config, load_run_model, rows_to_csv
+from clipaac_lib.model import CLIPAAC, DecodeConfig, search
+from clipaac_lib.train import RunDir, TrainConfig, decode_config, load_run_model, rows_to_csv
 
 __all__ = ["AUDIO_SUFFIXES", "CaptionOutcome", "audio_files", "caption_file", "caption_files",
            "caption_outcomes", "caption_audio", "write_captions_csv"]

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clipaac_lib.train import RunDir, RunNotFoundError, TrainConfig, find_run
-from clipaac_lib.train.rundir import default_run_root
+from clipaac_lib.train import RunDir, RunNotFoundError, TrainConfig, default_run_root, find_run
 
 __all__ = ["RunChoice", "default_run", "newest_run", "config_differences", "choose_run"]
 

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from clipaac_lib.cli.errors import OneLineArgumentParser, Subcommands, pop_debug, run_reporting_errors
-from clipaac_lib.common.constants import SAMPLE_RATE
 
 __all__ = ["add_data_commands", "main"]
 
@@ -29,7 +28,8 @@ def _sizes(text: str) -> dict[str, int]:
 
 
 def _synthetic(args: argparse.Namespace) -> int:
-    from clipaac_lib.data.synthetic import (
+    from clipaac_lib.common import SAMPLE_RATE
+    from clipaac_lib.data import (
         DEFAULT_CLIP_SECONDS,
         DEFAULT_SIZES,
         default_synthetic_root,
@@ -42,7 +42,7 @@ def _synthetic(args: argparse.Namespace) -> int:
         raise ValueError(f"--clip-seconds takes one length or SHORTEST LONGEST; got {' '.join(map(str, seconds))}")
     folder = make_synthetic_clotho(root, seed=args.seed, sizes=args.sizes or dict(DEFAULT_SIZES),
                                    clip_seconds=seconds[0] if len(seconds) == 1 else tuple(seconds),
-                                   sample_rate=args.sample_rate,
+                                   sample_rate=args.sample_rate or SAMPLE_RATE,
                                    overwrite=args.overwrite, progress=not args.quiet)
     print(f"synthetic dataset: {folder}")
     if args.stats:
@@ -51,8 +51,7 @@ def _synthetic(args: argparse.Namespace) -> int:
 
 
 def _clotho(args: argparse.Namespace) -> int:
-    from clipaac_lib.data.clotho import SOURCE_SPLITS, default_data_root
-    from clipaac_lib.data.clotho_download import download_clotho
+    from clipaac_lib.data import SOURCE_SPLITS, default_data_root, download_clotho
 
     folder = download_clotho(args.root if args.root is not None else default_data_root(),
                              splits=args.splits or SOURCE_SPLITS, base_url=args.base_url,
@@ -62,7 +61,7 @@ def _clotho(args: argparse.Namespace) -> int:
 
 
 def _print_stats(root: Path, plot: Path | None) -> None:
-    from clipaac_lib.data.summary import dataset_summary, plot_summary
+    from clipaac_lib.data import dataset_summary, plot_summary
 
     summary = dataset_summary(root)
     print(summary)
@@ -73,7 +72,7 @@ def _print_stats(root: Path, plot: Path | None) -> None:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from clipaac_lib.data.synthetic import default_synthetic_root
+    from clipaac_lib.data import default_synthetic_root
 
     _print_stats(args.root if args.root is not None else default_synthetic_root(), args.plot)
     return 0
@@ -92,7 +91,8 @@ def add_data_commands(subparsers: Subcommands) -> argparse.ArgumentParser:
     synth.add_argument("--clip-seconds", type=float, nargs="+", default=None, metavar="SECONDS",
                        help="clip length in seconds, or SHORTEST LONGEST for lengths drawn from that range "
                             "(default: 3 6)")
-    synth.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help="WAV sample rate in Hz")
+    synth.add_argument("--sample-rate", type=int, default=None,
+                       help="WAV sample rate in Hz (default: clipaac_lib.common.SAMPLE_RATE)")
     synth.add_argument("--overwrite", action="store_true", help="replace a non-synthetic dataset in ROOT")
     synth.add_argument("--stats", action="store_true", help="print the dataset summary afterwards")
     synth.add_argument("--plot", type=Path, help="with --stats: save the summary plot to this image file")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
-__all__ = ["EXIT_ERROR", "DEBUG_FLAG", "OneLineArgumentParser", "Subcommands", "pop_debug", "one_line", "run_reporting_errors"]
+__all__ = ["EXIT_ERROR", "DEBUG_FLAG", "OneLineArgumentParser", "Subcommands", "add_arguments_on_use", "pop_debug",
+           "one_line", "run_reporting_errors"]
 
 EXIT_ERROR = 2
 DEBUG_FLAG = "--debug"
@@ -20,14 +22,51 @@ DEBUG_FLAG = "--debug"
 Subcommands = argparse._SubParsersAction
 
 
+#: Adds arguments to a parser (such as one option per field of a dataclass).
+ArgumentAdder = Callable[[argparse.ArgumentParser], None]
+
+
 class OneLineArgumentParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors are one line too: ``<prog>: error: <message> (see
-    <prog> --help)``, exit status 2. Its sub-command parsers are of the same class."""
+    <prog> --help)``, exit status 2. Its sub-command parsers are of the same class. Arguments given to
+    :func:`add_arguments_on_use` are added when the parser first parses or shows its usage or help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._on_use: list[ArgumentAdder] = []
+        super().__init__(*args, **kwargs)
+
+    def _add_deferred(self) -> None:
+        while self._on_use:
+            self._on_use.pop(0)(self)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        self._add_deferred()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._add_deferred()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._add_deferred()
+        return super().format_help()
 
     def error(self, message: str) -> None:  # type: ignore[override]
         top = self.prog.split()[0]
         print(f"{top}: error: {' '.join(message.split())} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_ERROR)
+
+
+def add_arguments_on_use(parser: argparse.ArgumentParser, add: ArgumentAdder) -> None:
+    """Call ``add(parser)`` when ``parser`` is first used (parses, or shows its usage or help) if it is a
+    :class:`OneLineArgumentParser`, else now. So ``clipaac --help`` builds every sub-command without
+    importing what their options come from (``clipaac train``'s: :class:`clipaac_lib.train.TrainConfig`,
+    and with it the training code)."""
+    if isinstance(parser, OneLineArgumentParser):
+        parser._on_use.append(add)
+    else:
+        add(parser)
 
 
 def pop_debug(argv: list[str]) -> tuple[list[str], bool]:

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "install-spice":
         from dataclasses import replace
 
-        from clipaac_lib.metrics.spice_install import CoreNLPSource, SpiceInstallError, install_spice
+        from clipaac_lib.metrics import CoreNLPSource, SpiceInstallError, install_spice
 
         source = CoreNLPSource()
         if args.zip_url is not None:
@@ -60,15 +60,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SPICE is ready: Stanford CoreNLP 3.6.0 in {lib}")
         return 0
     if args.command == "prepare-meteor":
-        from clipaac_lib.metrics.paraphrase import build_index
+        from clipaac_lib.metrics import build_index
 
         print(f"METEOR paraphrase index written to {build_index()}")
         return 0
 
-    from clipaac_lib.metrics.java import JavaNotFoundError, find_java, java_version
-    from clipaac_lib.metrics.paraphrase import load_index
-    from clipaac_lib.metrics.spice import spice_available
-    from clipaac_lib.metrics.spice_install import SPICE_INSTALL_COMMAND, spice_dir
+    from clipaac_lib.metrics import (
+        SPICE_INSTALL_COMMAND,
+        JavaNotFoundError,
+        find_java,
+        java_version,
+        load_index,
+        spice_available,
+        spice_dir,
+    )
 
     try:
         java = find_java()

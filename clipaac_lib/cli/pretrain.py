@@ -30,10 +30,8 @@ def _positive(text: str) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from clipaac_lib.model.config import ModelConfig
-    from clipaac_lib.pretrain.corpus import CorpusConfig
-    from clipaac_lib.pretrain.recipe import PretrainConfig
-    from clipaac_lib.pretrain.store import ensure_pretrained
+    from clipaac_lib.model import ModelConfig
+    from clipaac_lib.pretrain import CorpusConfig, PretrainConfig, ensure_pretrained
 
     if args.model_config == "paper":
         raise ValueError("the paper-size model is initialised from AudioCLIP's published files "

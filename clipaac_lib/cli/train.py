@@ -7,7 +7,8 @@ else the newest finished run, said on stderr; an unreadable file is named and sk
 clips too short or silent to trust get a warning, notebook ``07_caption_your_audio.ipynb``). The same
 training options work with ``python -m clipaac_lib.train`` and ``torchrun --nproc_per_node=N -m
 clipaac_lib.train``. Bad values are reported before any work starts, in one line
-(:mod:`clipaac_lib.cli.errors`).
+(:mod:`clipaac_lib.cli.errors`). The training code is imported only when a command runs or ``clipaac
+train`` reads its options, so that ``clipaac --help`` does not import it.
 
 Notebook: ``notebooks/05_train.ipynb``.
 """
@@ -21,14 +22,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clipaac_lib.cli.errors import OneLineArgumentParser, Subcommands, pop_debug, run_reporting_errors
-from clipaac_lib.experiments.report import run_verdicts
-from clipaac_lib.metrics import METRIC_KEYS
-from clipaac_lib.train.config import TrainConfig
-from clipaac_lib.train.rundir import RunDir, RunResult
-from clipaac_lib.train.scores import SplitScores
+from clipaac_lib.cli.errors import (
+    OneLineArgumentParser,
+    Subcommands,
+    add_arguments_on_use,
+    pop_debug,
+    run_reporting_errors,
+)
+
+if TYPE_CHECKING:
+    from clipaac_lib.train import RunResult, SplitScores, TrainConfig
 
 __all__ = ["add_train_commands", "add_config_arguments", "config_from_args", "format_result", "main_train",
            "build_train_parser"]
@@ -54,6 +59,8 @@ def _json_object(text: str) -> dict[str, Any]:
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` option per :class:`TrainConfig` field, typed from its annotation."""
+    from clipaac_lib.train import TrainConfig
+
     defaults = TrainConfig()
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -77,6 +84,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` of parsed options, validated (raises :class:`ConfigError`)."""
+    from clipaac_lib.train import TrainConfig
+
     return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)}).validate()
 
 
@@ -86,6 +95,9 @@ def _fmt(value: Any) -> str:
 
 def format_result(result: RunResult) -> str:
     """A plain-text table: untrained vs trained test scores, retrieval recall and chance level."""
+    from clipaac_lib.experiments import run_verdicts
+    from clipaac_lib.metrics import METRIC_KEYS
+
     trained, untrained = result.scores, result.untrained_scores
 
     def metric(scores: SplitScores | None, name: str) -> float | None:
@@ -107,7 +119,7 @@ def format_result(result: RunResult) -> str:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from clipaac_lib.train.trainer import train
+    from clipaac_lib.train import train
 
     result = train(config_from_args(args))
     if result.scores is not None:
@@ -116,7 +128,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from clipaac_lib.train.evaluation import evaluate_run
+    from clipaac_lib.train import evaluate_run
 
     changes = {k: getattr(args, k) for k in ("beam_size", "max_caption_len", "length_penalty", "caption_metrics",
                                              "eval_untrained", "eval_batch_size") if getattr(args, k) is not None}
@@ -192,6 +204,8 @@ def _check_caption(args: argparse.Namespace) -> None:
 
 
 def _require_run_dir(path: str) -> None:
+    from clipaac_lib.train import RunDir
+
     RunDir(path).require()
 
 
@@ -219,7 +233,7 @@ def add_train_commands(subparsers: Subcommands) -> None:
     p_train = subparsers.add_parser("train", help="train CLIP-AAC (or reuse a finished run of the same config)",
                                     description="Train CLIP-AAC; every TrainConfig field is an option. "
                                                 "Prints the run directory and untrained vs trained test scores.")
-    add_config_arguments(p_train)
+    add_arguments_on_use(p_train, add_config_arguments)  # `clipaac --help` does not import the training code
     p_train.set_defaults(func=_command(_run_train, config_from_args))
 
     p_eval = subparsers.add_parser("evaluate", help="caption and score the test split with a run's model",

@@ -10,7 +10,9 @@
    raises :class:`ChecksumError` naming the file, both checksums and what to do, and the bad file is
    moved aside to ``<dest>.corrupt`` so that the next call downloads afresh.
 
-A progress bar (tqdm) shows bytes and speed. Notebook: ``notebooks/01_data.ipynb``.
+A progress bar (tqdm) shows bytes and speed. A mirror's own checksums come as a table of ``name digest``
+lines, read by :func:`read_checksum_table` (Clotho's md5s, the weights' sha256s). Notebook:
+``notebooks/01_data.ipynb``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from clipaac_lib.common.progress import tqdm
 
-__all__ = ["Checksum", "ChecksumError", "DownloadError", "download", "file_hash", "verify"]
+__all__ = ["Checksum", "ChecksumError", "DownloadError", "download", "file_hash", "read_checksum_table", "verify"]
 
 CHUNK = 1 << 20  # 1 MiB
 
@@ -175,3 +178,38 @@ def download(
     os.replace(part, dest)
     verify(dest, checksum)  # write the .ok marker
     return dest
+
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def read_checksum_table(path: str | os.PathLike[str], digits: int, what: str = "checksum table") -> dict[str, str]:
+    """``{file name: lower-case hex digest}`` from a mirror's checksum table.
+
+    One file per line, as ``name digest`` or as ``md5sum``/``sha256sum`` print it (``digest  name``, a
+    ``*`` before the name allowed); blank lines and ``#`` comments are skipped. ``digits`` is the digest's
+    length (32 for md5, 64 for sha256); a line that is neither form raises ``ValueError`` naming the
+    file and line, a missing file ``FileNotFoundError`` naming ``what`` (such as the environment variable).
+    """
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise FileNotFoundError(f"{what} {path} cannot be read ({err}); write one `name digest` line per "
+                                "file, or unset the variable to use the published checksums") from None
+    table: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        first, last = parts[0], parts[-1]
+        if len(parts) >= 2 and len(first) == digits and _HEX.match(first):
+            digest, name = first, line[len(first):].strip().lstrip("*")
+        elif len(parts) >= 2 and len(last) == digits and _HEX.match(last):
+            digest, name = last, line[: -len(last)].strip()
+        else:
+            raise ValueError(f"{what} {path}, line {number}: expected `name digest` with a {digits}-digit hex "
+                             f"digest, got {line!r}")
+        table[name] = digest.lower()
+    return table

@@ -1,5 +1,5 @@
 """``python -m clipaac_lib.data {synthetic,clotho,stats} ...`` (same as ``clipaac data ...``)."""
 
-from clipaac_lib.cli.data import main
+from clipaac_lib.cli import main_data
 
-raise SystemExit(main())
+raise SystemExit(main_data())

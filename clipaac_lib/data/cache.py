@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from clipaac_lib.common.fileio import atomic_open, atomic_write_json
-from clipaac_lib.common.progress import tqdm
+from clipaac_lib.common import atomic_open, atomic_write_json, tqdm
 
 __all__ = ["AudioCache", "cache_folder", "fingerprint", "to_int16", "from_int16", "INT16_SCALE"]
 

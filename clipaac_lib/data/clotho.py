@@ -15,8 +15,7 @@ from typing import TypedDict
 import torch
 from torch.utils.data import Dataset
 
-from clipaac_lib.common import paths
-from clipaac_lib.common.constants import SAMPLE_RATE
+from clipaac_lib.common import SAMPLE_RATE, subdir
 from clipaac_lib.data.audio import AudioError, audio_info, load_audio
 from clipaac_lib.data.cache import AudioCache, cache_folder, to_int16
 from clipaac_lib.data.clotho_csv import (
@@ -53,7 +52,7 @@ SPLITS: dict[str, tuple[str, ...]] = {
 
 def default_data_root() -> Path:
     """Where datasets live by default: ``<cache>/data`` (``$CLIPAAC_CACHE/data`` when set)."""
-    return paths.subdir("data")
+    return subdir("data")
 
 
 def dataset_folder(root: str | os.PathLike[str]) -> Path:

@@ -16,22 +16,20 @@ The URL table points at Zenodo record 4783391. A mirror holding the same file na
 point it at a local server. When the mirror's files differ from Zenodo's (re-packed archives, say),
 ``CLIPAAC_CLOTHO_CHECKSUMS`` names its checksum table: a text file of ``name md5`` lines (``md5sum``'s
 ``md5  name`` output works too) whose md5s replace the published ones for the files it lists
-(:func:`clotho_files`, :func:`read_checksum_table`). Notebook: ``notebooks/01_data.ipynb`` (section
-"Getting Clotho").
+(:func:`clotho_files`; :func:`clipaac_lib.common.read_checksum_table` reads the table). Notebook:
+``notebooks/01_data.ipynb`` (section "Getting Clotho").
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipaac_lib.common.download import Checksum, DownloadError, download
-from clipaac_lib.common.fileio import atomic_write_json
+from clipaac_lib.common import Checksum, DownloadError, atomic_write_json, download, read_checksum_table
 from clipaac_lib.data.clotho import DATASET_FOLDER, SOURCE_SPLITS, default_data_root
 
 __all__ = [
@@ -45,7 +43,7 @@ __all__ = [
     "clotho_url",
     "download_clotho",
     "extract_archive",
-    "read_checksum_table",
+    "read_checksum_table",  # lives in clipaac_lib.common.download (pretrain reads its table too)
 ]
 
 ZENODO_RECORD = 4783391
@@ -80,41 +78,6 @@ CLOTHO_V21_FILES: tuple[ClothoFile, ...] = (
 
 class ExtractionError(RuntimeError):
     """An archive passed its checksum but could not be extracted."""
-
-
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
-
-
-def read_checksum_table(path: str | os.PathLike[str], digits: int, what: str = "checksum table") -> dict[str, str]:
-    """``{file name: lower-case hex digest}`` from a mirror's checksum table.
-
-    One file per line, as ``name digest`` or as ``md5sum``/``sha256sum`` print it (``digest  name``, a
-    ``*`` before the name allowed); blank lines and ``#`` comments are skipped. ``digits`` is the digest's
-    length (32 for md5, 64 for sha256); a line that is neither form raises ``ValueError`` naming the
-    file and line, a missing file ``FileNotFoundError`` naming ``what`` (such as the environment variable).
-    """
-    path = Path(path).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise FileNotFoundError(f"{what} {path} cannot be read ({err}); write one `name digest` line per "
-                                "file, or unset the variable to use the published checksums") from None
-    table: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        first, last = parts[0], parts[-1]
-        if len(parts) >= 2 and len(first) == digits and _HEX.match(first):
-            digest, name = first, line[len(first):].strip().lstrip("*")
-        elif len(parts) >= 2 and len(last) == digits and _HEX.match(last):
-            digest, name = last, line[: -len(last)].strip()
-        else:
-            raise ValueError(f"{what} {path}, line {number}: expected `name digest` with a {digits}-digit hex "
-                             f"digest, got {line!r}")
-        table[name] = digest.lower()
-    return table
 
 
 def clotho_files(checksums: str | os.PathLike[str] | None = None) -> tuple[ClothoFile, ...]:

@@ -32,9 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clipaac_lib.common.constants import SAMPLE_RATE
-from clipaac_lib.common.fileio import atomic_write_bytes, atomic_write_text
-from clipaac_lib.common.progress import tqdm
+from clipaac_lib.common import SAMPLE_RATE, atomic_write_bytes, atomic_write_text, tqdm
 from clipaac_lib.data.clotho import DATASET_FOLDER, SOURCE_SPLITS, default_data_root
 from clipaac_lib.data.clotho_csv import CAPTIONS_HEADER, METADATA_COLUMNS
 from clipaac_lib.data.synth_captions import write_captions

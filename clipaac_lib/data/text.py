@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from clipaac_lib.common.constants import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from clipaac_lib.common.fileio import atomic_write_json
+from clipaac_lib.common import BOS_ID, EOS_ID, PAD_ID, UNK_ID, atomic_write_json
 
 __all__ = [
     "PAD",

@@ -31,10 +31,16 @@ from clipaac_lib.experiments.findings import ALIASES, seed_table
 from clipaac_lib.experiments.paper import METRIC_NAMES, TABLE1, TABLE2, system_name
 from clipaac_lib.experiments.yardsticks import Yardsticks
 from clipaac_lib.metrics import METRIC_KEYS
-from clipaac_lib.model.analysis import similarity_matrix
-from clipaac_lib.pretrain.published import weights_present
-from clipaac_lib.train import RunNotFoundError, RunResult, TrainConfig, find_run
-from clipaac_lib.train.setup import open_test_split, untrained_model
+from clipaac_lib.model import similarity_matrix
+from clipaac_lib.pretrain import weights_present
+from clipaac_lib.train import (
+    RunNotFoundError,
+    RunResult,
+    TrainConfig,
+    find_run,
+    open_test_split,
+    untrained_model,
+)
 
 __all__ = ["GRID_RECIPE", "Job", "REFERENCE_SYSTEM", "SUMMARY_METRICS", "parse_tables", "parse_seeds", "seeded_systems", "select_systems", "grid_plan",
            "init_available", "table1_jobs", "table2_jobs", "summarize", "merge_summaries",

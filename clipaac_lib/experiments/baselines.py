@@ -43,8 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clipaac_lib.data.clotho import SPLITS, dataset_folder
-from clipaac_lib.data.clotho_csv import read_captions_csv
+from clipaac_lib.data import SPLITS, dataset_folder, read_captions_csv
 from clipaac_lib.experiments.consensus import ConsensusCaption, Tokenize, consensus_caption
 from clipaac_lib.experiments.paper import METRIC_NAMES
 

@@ -54,8 +54,7 @@ class ConsensusCaption:
 
 def ptb_tokens(texts: Sequence[str]) -> list[str]:
     """The PTB tokens of ``texts`` (one JVM), as the caption metrics tokenise: the default ``tokenize``."""
-    from clipaac_lib.metrics.java import find_java  # Java; imported only when tokenising for real
-    from clipaac_lib.metrics.ptb import ptb_tokenize
+    from clipaac_lib.metrics import find_java, ptb_tokenize  # Java; imported only when tokenising for real
 
     return ptb_tokenize(list(texts), java=str(find_java()))
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from clipaac_lib.common import subdir
+from clipaac_lib.common import on_colab, subdir
 from clipaac_lib.experiments.ablations import (
     Job,
     grid_plan,
@@ -35,7 +35,6 @@ from clipaac_lib.experiments.curves import equal_steps_jobs
 from clipaac_lib.experiments.parallel import Trained, expected_minutes, train_all
 from clipaac_lib.experiments.provenance import provenance
 from clipaac_lib.experiments.records import RunRecord, build_record, read_records, write_record
-from clipaac_lib.experiments.shipped import on_colab
 from clipaac_lib.metrics import METRIC_KEYS, held_out_cider_d
 from clipaac_lib.pretrain import INIT_WEIGHTS
 from clipaac_lib.train import RunResult, TrainConfig, find_run

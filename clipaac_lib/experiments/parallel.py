@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from clipaac_lib.common.progress import tqdm
+from clipaac_lib.common import tqdm
 from clipaac_lib.train import TrainConfig, find_run, train
 
 __all__ = ["SECONDS_PER_COST", "Trained", "default_workers", "expected_cost", "expected_minutes", "prepare_shared",
@@ -72,7 +72,7 @@ def prepare_shared(configs: Sequence[TrainConfig]) -> None:
     synthetic set generated, Clotho downloaded), its decoded-audio caches and the book's pretrained encoder
     files. Two workers that found them missing would both make them, and one could read a folder the
     other is replacing."""
-    from clipaac_lib.train.setup import build_model_config, init_weights, model_sample_rate, open_split
+    from clipaac_lib.train import build_model_config, init_weights, model_sample_rate, open_split
 
     seen: set[str] = set()
     for config in (c.resolved() for c in configs):
@@ -154,7 +154,6 @@ def train_all(configs: Sequence[TrainConfig], workers: int = 1, desc: str = "tra
 def default_workers(device: str = "auto") -> int:
     """Worker processes for a grid on ``device``: 2 on a CPU with at least 2 usable cores (one thread
     each), else 1 (one GPU is best fed by one process)."""
-    from clipaac_lib.common.devices import resolve_device
-    from clipaac_lib.common.threads import usable_cores
+    from clipaac_lib.common import resolve_device, usable_cores
 
     return 2 if resolve_device(device).type == "cpu" and usable_cores() >= 2 else 1

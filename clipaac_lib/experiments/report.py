@@ -9,8 +9,7 @@ import pandas as pd
 
 from clipaac_lib.data import events_named, scene_events
 from clipaac_lib.experiments.baselines import Baselines, Evaluate, compute_baselines, split_references
-from clipaac_lib.train.rundir import RunResult
-from clipaac_lib.train.setup import data_root
+from clipaac_lib.train import RunResult, data_root
 
 __all__ = ["event_coverage", "run_verdicts", "run_baselines"]
 

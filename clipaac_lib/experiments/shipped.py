@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tarfile
 from importlib import metadata
 from pathlib import Path
 
-from clipaac_lib.common import atomic_write_text, download, subdir
+from clipaac_lib.common import atomic_write_text, download, on_colab, subdir
 
 __all__ = ["ARCHIVE_URL", "installed_ref", "on_colab", "shipped_results_dir"]
 
@@ -28,11 +27,6 @@ __all__ = ["ARCHIVE_URL", "installed_ref", "on_colab", "shipped_results_dir"]
 ARCHIVE_URL = "https://codeload.github.com/clipaac/clipaac/tar.gz/{ref}"
 #: The checkout's records, beside the package (present in a clone, absent in a wheel).
 REPO_RESULTS = Path(__file__).resolve().parents[2] / "results"
-
-
-def on_colab() -> bool:
-    """Whether this process runs in a Colab notebook."""
-    return "google.colab" in sys.modules
 
 
 def installed_ref(distribution: str = "clipaac") -> str:

@@ -17,16 +17,18 @@ scores DCASE ranks by since 2023: SPIDEr-FL, FENSE, sentence-BERT similarity, SP
 - :func:`held_out_cider_d`: CIDEr-D with each reference held out in turn, the footing on which model,
   consensus, shuffled and human captions are compared (``held_out.py``);
 - :func:`missing_tools_note`: one note per page on the tools missing here (``tools.py``);
-- ``java.py`` finds Java (clear install instructions when missing) and keeps it locale-safe;
-- ``ptb.py``, ``meteor.py``, ``paraphrase.py``, ``spice.py`` run the Java tools, each started once
-  per evaluation.
+- ``java.py`` finds Java (:func:`find_java`, clear install instructions when missing; :func:`java_version`)
+  and keeps it locale-safe;
+- ``ptb.py`` (:func:`ptb_tokenize`), ``meteor.py``, ``paraphrase.py`` (METEOR's paraphrase table as
+  arrays: :func:`build_index`, :func:`load_index`), ``spice.py`` run the Java tools, each started once
+  per evaluation; :func:`spice_dir` is where SPICE's jars go.
 
 Notebook: ``notebooks/04_metrics.ipynb``.
 """
 
 from clipaac_lib.metrics.corpus import score_in_corpus
 from clipaac_lib.metrics.held_out import HUMAN, CiderScores, held_out_cider_d
-from clipaac_lib.metrics.java import JavaNotFoundError, find_java
+from clipaac_lib.metrics.java import JavaNotFoundError, find_java, java_version
 from clipaac_lib.metrics.modern import MODERN_KEYS, fense, sbert_sim, spider_fl, vocab
 from clipaac_lib.metrics.modern_models import (
     ModelMetricsUnavailableError,
@@ -34,6 +36,8 @@ from clipaac_lib.metrics.modern_models import (
     download_modern_models,
 )
 from clipaac_lib.metrics.multi_candidates import spider_max
+from clipaac_lib.metrics.paraphrase import build_index, load_index
+from clipaac_lib.metrics.ptb import ptb_tokenize
 from clipaac_lib.metrics.retrieval import chance_map, chance_recall, retrieval_map, retrieval_recall
 from clipaac_lib.metrics.scoring import METRIC_KEYS, SpiceUnavailableWarning, evaluate_captions
 from clipaac_lib.metrics.spice import SpiceNotInstalledError, spice_available
@@ -42,6 +46,7 @@ from clipaac_lib.metrics.spice_install import (
     CoreNLPSource,
     SpiceInstallError,
     install_spice,
+    spice_dir,
 )
 from clipaac_lib.metrics.tools import MissingTool, ToolsNote, missing_tools, missing_tools_note
 
@@ -66,15 +71,20 @@ __all__ = [
     "download_modern_models",
     "evaluate_captions",
     "fense",
+    "build_index",
     "find_java",
+    "java_version",
+    "load_index",
     "install_spice",
     "missing_tools",
     "missing_tools_note",
+    "ptb_tokenize",
     "retrieval_map",
     "retrieval_recall",
     "sbert_sim",
     "score_in_corpus",
     "spice_available",
+    "spice_dir",
     "spider_fl",
     "spider_max",
     "vocab",

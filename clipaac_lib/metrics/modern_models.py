@@ -30,8 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, verify
-from clipaac_lib.common.paths import subdir
+from clipaac_lib.common import Checksum, ChecksumError, DownloadError, download, subdir, verify
 
 __all__ = [
     "CACHE_SUBDIR",

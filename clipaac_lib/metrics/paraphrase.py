@@ -32,9 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clipaac_lib.common import paths
-from clipaac_lib.common.fileio import atomic_open, atomic_write_bytes, atomic_write_json
-from clipaac_lib.common.progress import progress_disabled
+from clipaac_lib.common import atomic_open, atomic_write_bytes, atomic_write_json, progress_disabled, subdir
 
 __all__ = [
     "INDEX_VERSION",
@@ -118,7 +116,7 @@ def build_index(table: Path | None = None, folder: Path | None = None) -> Path:
     """Build the arrays for ``table`` (default: pycocoevalcap's) in ``folder`` (default:
     ``<cache>/meteor/paraphrase-en``); about 15 to 30 s and 2 GB of memory, once."""
     table = Path(table) if table is not None else default_table()
-    folder = Path(folder) if folder is not None else paths.subdir("meteor") / "paraphrase-en"
+    folder = Path(folder) if folder is not None else subdir("meteor") / "paraphrase-en"
     folder.mkdir(parents=True, exist_ok=True)
     key = _source_key(table)
     phrases, paras = _read_phrases(table)
@@ -154,7 +152,7 @@ def load_index(
 ) -> ParaphraseIndex | None:
     """The index of ``table``, built first if missing or stale (``build=False``: ``None`` instead)."""
     table = Path(table) if table is not None else default_table()
-    folder = Path(folder) if folder is not None else paths.subdir("meteor") / "paraphrase-en"
+    folder = Path(folder) if folder is not None else subdir("meteor") / "paraphrase-en"
     meta = folder / "index.json"
     fresh = False
     if meta.is_file() and all((folder / name).is_file() for name in _FILES):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clipaac_lib.common.fileio import atomic_write_text
+from clipaac_lib.common import atomic_write_text
 
 __all__ = ["DRIVER_CLASS", "DRIVER_SOURCE", "write_driver"]
 

@@ -29,9 +29,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clipaac_lib.common import paths
-from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, file_hash
-from clipaac_lib.common.fileio import atomic_write_json
+from clipaac_lib.common import (
+    Checksum,
+    ChecksumError,
+    DownloadError,
+    atomic_write_json,
+    download,
+    file_hash,
+    subdir,
+)
 
 __all__ = [
     "CORENLP_JARS",
@@ -95,7 +101,7 @@ class CoreNLPSource:
 
 def spice_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """The SPICE folder: ``cache_dir`` if given, else ``<cache>/spice``; created on demand."""
-    folder = Path(cache_dir) if cache_dir is not None else paths.subdir("spice")
+    folder = Path(cache_dir) if cache_dir is not None else subdir("spice")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -281,7 +287,7 @@ def install_spice(
 ) -> Path:
     """Download, check and install the CoreNLP 3.6.0 jars for SPICE; return the folder holding them.
 
-    ``cache_dir`` defaults to ``clipaac_lib.common.paths.subdir("spice")``. Nothing happens when verified jars
+    ``cache_dir`` defaults to ``clipaac_lib.common.subdir("spice")``. Nothing happens when verified jars
     are already there (``force=True`` reinstalls). Raises :class:`SpiceInstallError` naming what went
     wrong with each source. Notebook: ``notebooks/04_metrics.ipynb``.
     """

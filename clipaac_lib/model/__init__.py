@@ -20,13 +20,22 @@ from clipaac_lib.model.checkpoint import (
     model_state,
     save_model,
 )
+from clipaac_lib.model.checks import check_audio_values, check_has_targets, check_token_range
 from clipaac_lib.model.clipaac import CLIPAAC, AudioEncoding, CLIPAACOutput
-from clipaac_lib.model.config import CLIP_TEMPERATURE, AudioConfig, DecoderConfig, ModelConfig, TextConfig
+from clipaac_lib.model.config import (
+    AUDIO_MEMORY_CHOICES,
+    CLIP_TEMPERATURE,
+    MODEL_PRESETS,
+    AudioConfig,
+    DecoderConfig,
+    ModelConfig,
+    TextConfig,
+)
 from clipaac_lib.model.decode import DecodeConfig, DecodeResult, beam_search, greedy_search, search
 from clipaac_lib.model.decoder import CaptionDecoder
 from clipaac_lib.model.esresnext import ESResNeXtFBSP
 from clipaac_lib.model.figure import architecture_figure, architecture_labels
-from clipaac_lib.model.frontend import blackman_harris
+from clipaac_lib.model.frontend import LinearFBSP, blackman_harris
 from clipaac_lib.model.inspection import (
     count_parameters,
     parameter_counts,
@@ -35,21 +44,28 @@ from clipaac_lib.model.inspection import (
 )
 from clipaac_lib.model.losses import (
     CAPTION_LOSS_REDUCTIONS,
+    LossWeights,
     caption_loss,
     contrastive_logits,
     contrastive_loss,
     contrastive_loss_curve,
     total_loss,
+    training_loss,
 )
 from clipaac_lib.model.text import TextTransformer
 from clipaac_lib.model.tokenizer import CONTEXT_LENGTH, EOT_ID, SOT_ID, TokenTruncationWarning, tokenize
 
 __all__ = [
+    "check_audio_values",
+    "check_has_targets",
+    "check_token_range",
     "CLIPAAC",
     "CLIPAACOutput",
     "AudioEncoding",
     "ModelConfig",
     "CLIP_TEMPERATURE",
+    "AUDIO_MEMORY_CHOICES",
+    "MODEL_PRESETS",
     "AudioConfig",
     "TextConfig",
     "DecoderConfig",
@@ -72,6 +88,8 @@ __all__ = [
     "contrastive_loss",
     "contrastive_loss_curve",
     "total_loss",
+    "LossWeights",
+    "training_loss",
     "DecodeConfig",
     "DecodeResult",
     "beam_search",
@@ -80,6 +98,7 @@ __all__ = [
     "embed_captions",
     "rank_captions",
     "similarity_matrix",
+    "LinearFBSP",
     "blackman_harris",
     "count_parameters",
     "parameter_counts",

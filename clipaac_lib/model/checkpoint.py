@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from clipaac_lib.common.fileio import atomic_open, atomic_write_json
+from clipaac_lib.common import atomic_open, atomic_write_json
 from clipaac_lib.model.clipaac import CLIPAAC
 from clipaac_lib.model.config import ModelConfig
 

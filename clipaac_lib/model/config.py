@@ -19,8 +19,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from clipaac_lib.common.constants import AUDIOCLIP_SAMPLE_RATE, BOS_ID, EOS_ID, PAD_ID, SAMPLE_RATE, UNK_ID
-from clipaac_lib.common.records import from_known_fields
+from clipaac_lib.common import (
+    AUDIOCLIP_SAMPLE_RATE,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    SAMPLE_RATE,
+    UNK_ID,
+    from_known_fields,
+)
 
 __all__ = [
     "AUDIO_MEMORY_CHOICES",

@@ -31,7 +31,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from clipaac_lib.common.constants import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from clipaac_lib.common import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 __all__ = ["DecodeConfig", "DecodeResult", "greedy_search", "beam_search", "search"]
 

@@ -18,7 +18,7 @@ import math
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from clipaac_lib.common.constants import PAD_ID
+from clipaac_lib.common import PAD_ID
 from clipaac_lib.model.attention import MultiheadAttention, sinusoidal_positions
 from clipaac_lib.model.checks import check_token_range
 from clipaac_lib.model.config import DecoderConfig

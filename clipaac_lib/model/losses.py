@@ -9,6 +9,10 @@
   average over all real tokens of the batch (PyTorch's convention), which only rescales the loss.
 - :func:`total_loss`: ``alpha * L_cl + (1 - alpha) * L_ce`` (eq. 7), alpha = 0.2 in the paper.
 - :func:`contrastive_loss_curve`: the contrastive loss of fixed embeddings at several temperatures.
+- :func:`training_loss`: Eq. 7 as one training step computes it from the model's outputs, with the
+  :class:`LossWeights` of a run; under ``torchrun`` it gathers the embeddings of every process (the
+  negatives are the global batch) and weights each process's caption loss by its share of the global
+  batch's tokens, so that DDP's gradient average equals one process with the global batch.
 
 Notebook: ``notebooks/03_contrastive_loss.ipynb``.
 """
@@ -16,16 +20,18 @@ Notebook: ``notebooks/03_contrastive_loss.ipynb``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from clipaac_lib.common.constants import PAD_ID
+from clipaac_lib.common import PAD_ID, gather_with_grad, global_sum_tensor, is_distributed
 from clipaac_lib.model.checks import check_has_targets
 
-__all__ = ["CAPTION_LOSS_REDUCTIONS", "contrastive_logits", "contrastive_loss", "contrastive_loss_curve",
-           "caption_loss", "total_loss"]
+__all__ = ["CAPTION_LOSS_REDUCTIONS", "LossWeights", "contrastive_logits", "contrastive_loss",
+           "contrastive_loss_curve", "caption_loss", "total_loss", "training_loss"]
 
 
 def contrastive_logits(audio_emb: Tensor, text_emb: Tensor, logit_scale: Tensor | float) -> Tensor:
@@ -117,3 +123,62 @@ def total_loss(contrastive: Tensor, caption: Tensor, alpha: float = 0.2) -> Tens
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
     return alpha * contrastive + (1.0 - alpha) * caption
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """The loss settings of a run: ``alpha`` (Eq. 7's contrastive share), ``lam`` (Eq. 5's audio-to-text
+    weight), the caption loss's ``label_smoothing`` and its ``caption_loss`` reduction
+    (:data:`CAPTION_LOSS_REDUCTIONS`)."""
+
+    alpha: float
+    lam: float
+    label_smoothing: float
+    caption_loss: str
+
+    @classmethod
+    def from_config(cls, config: Any) -> LossWeights:
+        """The loss settings of a training configuration (a :class:`clipaac_lib.train.TrainConfig`)."""
+        return cls(alpha=config.alpha, lam=config.lam, label_smoothing=config.label_smoothing,
+                   caption_loss=config.caption_loss)
+
+
+def training_loss(logits: Tensor, caption_out: Tensor, audio_emb: Tensor | None, text_emb: Tensor | None,
+                  logit_scale: Tensor, weights: LossWeights, *, pad_id: int = PAD_ID,
+                  check_values: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+    """Eq. 7 of one training step: ``(loss, L_cl, L_ce)``, where ``loss`` is what this process
+    back-propagates and the other two (detached) are for the logs.
+
+    ``logits`` (B, M, V) and ``caption_out`` (B, M) give Eq. 6 (:func:`caption_loss`); ``audio_emb`` and
+    ``text_emb`` (B, L) with ``logit_scale`` (1/t) give Eq. 5 (:func:`contrastive_loss`), or 0 when the
+    model has no text head (``text_emb`` None, alpha = 0). Half-precision outputs of autocast are upcast
+    to float32 first. Under ``torchrun``: the embeddings of all processes are gathered in rank order
+    before Eq. 5, and the caption loss is scaled by ``world_size * local_tokens / global_tokens`` (or
+    captions, for ``"caption_sum"``), so that DDP's average of the gradients is the gradient of the global
+    batch's mean; ``L_ce`` is then the global one. Notebook: ``notebooks/05_train.ipynb``.
+    """
+    if text_emb is not None and audio_emb is not None:
+        audio_emb, text_emb = _at_least_fp32(audio_emb), _at_least_fp32(text_emb)  # (B, L) each
+        if is_distributed():  # one gather for both (its shard sizes are read on the host once, not twice)
+            both = gather_with_grad(torch.cat([audio_emb, text_emb], dim=1))  # (global B, 2L)
+            audio_emb, text_emb = both.split([audio_emb.shape[1], text_emb.shape[1]], dim=1)  # (global B, L)
+        l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(logit_scale), lam=weights.lam)
+    else:
+        l_cl = torch.zeros((), device=logits.device)
+    l_ce = caption_loss(_at_least_fp32(logits), caption_out, pad_id=pad_id, label_smoothing=weights.label_smoothing,
+                        reduction=weights.caption_loss, check_values=check_values)
+    if not is_distributed():
+        return total_loss(l_cl, l_ce, alpha=weights.alpha), l_cl.detach(), l_ce.detach()
+    if weights.caption_loss == "caption_sum":
+        local_count = torch.tensor(caption_out.shape[0])
+    else:
+        local_count = (caption_out != pad_id).sum()  # () counted where the batch is: no host sync
+    local = local_count.to(device=l_ce.device, dtype=torch.float64, non_blocking=True)
+    share = (local / global_sum_tensor(local).clamp_min(1.0)).to(l_ce.dtype)  # () tensor: no sync
+    loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=weights.alpha)
+    return loss, l_cl.detach(), global_sum_tensor(l_ce.detach() * share)
+
+
+def _at_least_fp32(x: Tensor) -> Tensor:
+    """Losses in float32 (bf16/fp16 autocast outputs are upcast; float64 stays float64)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x

@@ -29,11 +29,13 @@ from clipaac_lib.pretrain.published import (
     load_esresnext_audioset,
     read_state_dict,
     weights_present,
+    weights_sha256,
 )
 from clipaac_lib.pretrain.recipe import PretrainConfig
 from clipaac_lib.pretrain.store import PretrainedFile, ensure_pretrained, find_pretrained, pretrained_path
 
 __all__ = [
+    "weights_sha256",
     "INIT_STRATEGIES",
     "INIT_WEIGHTS",
     "LABELS",

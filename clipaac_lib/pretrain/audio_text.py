@@ -19,10 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from clipaac_lib.model.clipaac import CLIPAAC
-from clipaac_lib.model.config import ModelConfig
-from clipaac_lib.model.losses import contrastive_loss
-from clipaac_lib.model.tokenizer import tokenize
+from clipaac_lib.model import CLIPAAC, ModelConfig, contrastive_loss, tokenize
 from clipaac_lib.pretrain.corpus import LabelledCorpus
 from clipaac_lib.pretrain.fit import fit
 from clipaac_lib.pretrain.published import load_esresnext_audioset

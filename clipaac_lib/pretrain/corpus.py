@@ -19,10 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from clipaac_lib.common.constants import SAMPLE_RATE
-from clipaac_lib.common.progress import tqdm
-from clipaac_lib.data.synth_scenes import Scene, render_scene, sample_scene
-from clipaac_lib.data.synth_sounds import EVENTS
+from clipaac_lib.common import SAMPLE_RATE, tqdm
+from clipaac_lib.data import EVENTS, Scene, render_scene, sample_scene
 
 __all__ = ["LABELS", "LABEL_NAMES", "CORPUS_STREAM", "CorpusConfig", "LabelledCorpus", "scene_labels", "make_corpus"]
 

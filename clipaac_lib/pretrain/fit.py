@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from clipaac_lib.common.progress import tqdm
+from clipaac_lib.common import tqdm
 
 __all__ = ["cosine_factor", "epoch_batches", "fit"]
 

@@ -28,10 +28,16 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from clipaac_lib.common.download import Checksum, ChecksumError, DownloadError, download, verify
-from clipaac_lib.common.paths import subdir
-from clipaac_lib.data.clotho_download import read_checksum_table
-from clipaac_lib.model.clipaac import CLIPAAC
+from clipaac_lib.common import (
+    Checksum,
+    ChecksumError,
+    DownloadError,
+    download,
+    read_checksum_table,
+    subdir,
+    verify,
+)
+from clipaac_lib.model import CLIPAAC
 
 __all__ = [
     "WeightFile",

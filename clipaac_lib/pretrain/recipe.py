@@ -10,8 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from clipaac_lib.common.records import from_known_fields
-from clipaac_lib.model.config import CLIP_TEMPERATURE
+from clipaac_lib.common import from_known_fields
+from clipaac_lib.model import CLIP_TEMPERATURE
 from clipaac_lib.pretrain.corpus import CorpusConfig
 
 __all__ = ["PretrainConfig", "PRETRAIN_VERSION"]

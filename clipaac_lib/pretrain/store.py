@@ -34,10 +34,8 @@ from typing import Any
 
 import torch
 
-from clipaac_lib.common.download import Checksum, verify
-from clipaac_lib.common.fileio import atomic_write_bytes, atomic_write_json
-from clipaac_lib.common.paths import subdir
-from clipaac_lib.model.config import ModelConfig
+from clipaac_lib.common import Checksum, atomic_write_bytes, atomic_write_json, subdir, verify
+from clipaac_lib.model import ModelConfig
 from clipaac_lib.pretrain.audio_text import train_audio_text
 from clipaac_lib.pretrain.corpus import LabelledCorpus, make_corpus
 from clipaac_lib.pretrain.recipe import PretrainConfig

@@ -16,8 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from clipaac_lib.model.config import AudioConfig
-from clipaac_lib.model.esresnext import ESResNeXtFBSP
+from clipaac_lib.model import AudioConfig, ESResNeXtFBSP
 from clipaac_lib.pretrain.corpus import LABELS, LabelledCorpus
 from clipaac_lib.pretrain.fit import fit
 from clipaac_lib.pretrain.recipe import PretrainConfig

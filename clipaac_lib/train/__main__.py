@@ -6,7 +6,7 @@ The options are those of ``clipaac train`` (one per :class:`~clipaac_lib.train.T
 
 import sys
 
-from clipaac_lib.cli.train import main_train
+from clipaac_lib.cli import main_train
 
 if __name__ == "__main__":
     sys.exit(main_train())

@@ -29,14 +29,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from clipaac_lib.common.fileio import atomic_write_json
-from clipaac_lib.common.records import from_known_fields
-from clipaac_lib.data.clotho import SPLITS
-from clipaac_lib.data.prepare import DATASETS
-from clipaac_lib.model.config import AUDIO_MEMORY_CHOICES, CLIP_TEMPERATURE, MODEL_PRESETS
-from clipaac_lib.model.losses import CAPTION_LOSS_REDUCTIONS
-from clipaac_lib.pretrain.published import INIT_STRATEGIES
-from clipaac_lib.pretrain.recipe import PretrainConfig
+from clipaac_lib.common import atomic_write_json, from_known_fields
+from clipaac_lib.data import DATASETS, SPLITS
+from clipaac_lib.model import AUDIO_MEMORY_CHOICES, CAPTION_LOSS_REDUCTIONS, CLIP_TEMPERATURE, MODEL_PRESETS
+from clipaac_lib.pretrain import INIT_STRATEGIES, PretrainConfig
 
 __all__ = [
     "ConfigError",

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clipaac_lib.data import default_data_root, default_synthetic_root
-from clipaac_lib.data.split_digest import split_digest
+from clipaac_lib.data import default_data_root, default_synthetic_root, split_digest
 from clipaac_lib.train.config import TrainConfig
 
 __all__ = ["data_root", "digest_of_test_split"]

@@ -8,12 +8,13 @@ Making N processes equal one process with the same global batch (up to float rou
 
 - batches: one :class:`ShardedBatchSampler` per process cuts every global batch of the no-same-clip
   sampler into N contiguous shards (sizes differing by at most one);
-- contrastive loss: :func:`gather_with_grad` concatenates the embeddings of all processes in rank order,
+- contrastive loss: :func:`~clipaac_lib.common.collectives.gather_with_grad` (beside the loss, in
+  :func:`clipaac_lib.model.losses.training_loss`) concatenates the embeddings of all processes in rank order,
   so every process computes the loss of the whole global batch (Eq. 5: the negatives are the global
   batch); its backward sums the gradients that all processes send to each shard, and DDP's averaging
   divides that sum by N again, giving exactly the single-process gradient;
 - caption loss: each process scales its token-mean loss by ``N * local_tokens / global_tokens``, so that
-  DDP's average is the mean over the tokens of the global batch;
+  DDP's average is the mean over the tokens of the global batch (also in ``training_loss``);
 - batch normalisation: statistics over the global batch. On CUDA this is :class:`torch.nn.SyncBatchNorm`;
   on CPU (which SyncBatchNorm refuses) :class:`GlobalBatchNorm` does the same with two all-reduces;
 - the fbsp layer's gradient rescaling (AudioCLIP divides those gradients by their max-abs): done after
@@ -31,11 +32,16 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.autograd import Function
-from torch.autograd.function import FunctionCtx
 from torch.utils.data import BatchSampler
 
-from clipaac_lib.model.frontend import LinearFBSP
+from clipaac_lib.common import (
+    all_reduce_with_grad,
+    gather_with_grad,
+    global_sum,
+    global_sum_tensor,
+    is_distributed,
+)
+from clipaac_lib.model import LinearFBSP
 
 __all__ = [
     "DistInfo",
@@ -72,11 +78,6 @@ class DistInfo:
         return self.rank == 0
 
 
-def is_distributed() -> bool:
-    """True inside an initialised process group of more than one process."""
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
 def init_from_env(device_type: str) -> DistInfo:
     """Join the process group described by torchrun's variables (``WORLD_SIZE``, ``RANK``, ...).
 
@@ -104,75 +105,6 @@ def barrier() -> None:
     """Wait for every process (no-op in a single process)."""
     if is_distributed():
         dist.barrier()
-
-
-class _GatherWithGrad(Function):
-    """All-gather along dim 0 (shards may differ in size); backward sums the gradients of all processes."""
-
-    @staticmethod
-    def forward(ctx: FunctionCtx, x: Tensor) -> Tensor:
-        world = dist.get_world_size()
-        size = torch.tensor([x.shape[0]], device=x.device)
-        sizes = [torch.zeros_like(size) for _ in range(world)]
-        dist.all_gather(sizes, size)
-        counts = [int(s.item()) for s in sizes]
-        longest = max(counts)
-        padded = x.new_zeros((longest, *x.shape[1:]))
-        padded[: x.shape[0]] = x
-        pieces = [torch.zeros_like(padded) for _ in range(world)]
-        dist.all_gather(pieces, padded.contiguous())
-        rank = dist.get_rank()
-        ctx.start, ctx.stop = sum(counts[:rank]), sum(counts[: rank + 1])
-        return torch.cat([piece[:n] for piece, n in zip(pieces, counts, strict=True)], dim=0)
-
-    @staticmethod
-    def backward(ctx: FunctionCtx, grad: Tensor) -> Tensor:
-        grad = grad.contiguous().clone()
-        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
-        return grad[ctx.start : ctx.stop]
-
-
-class _AllReduceWithGrad(Function):
-    """All-reduce (sum) whose backward is again an all-reduce (sum)."""
-
-    @staticmethod
-    def forward(ctx: FunctionCtx, x: Tensor) -> Tensor:
-        out = x.contiguous().clone()
-        dist.all_reduce(out, op=dist.ReduceOp.SUM)
-        return out
-
-    @staticmethod
-    def backward(ctx: FunctionCtx, grad: Tensor) -> Tensor:
-        out = grad.contiguous().clone()
-        dist.all_reduce(out, op=dist.ReduceOp.SUM)
-        return out
-
-
-def gather_with_grad(x: Tensor) -> Tensor:
-    """(b_r, ...) on each process -> (sum_r b_r, ...) in rank order, differentiable; identity alone."""
-    return _GatherWithGrad.apply(x) if is_distributed() else x
-
-
-def all_reduce_with_grad(x: Tensor) -> Tensor:
-    """Sum of ``x`` over processes, differentiable; identity alone."""
-    return _AllReduceWithGrad.apply(x) if is_distributed() else x
-
-
-def global_sum(value: float, device: torch.device | str = "cpu") -> float:
-    """Sum of a Python number over processes (no gradient)."""
-    if not is_distributed():
-        return float(value)
-    return float(global_sum_tensor(torch.tensor([float(value)], dtype=torch.float64, device=device)).item())
-
-
-def global_sum_tensor(x: Tensor) -> Tensor:
-    """Sum of a tensor over processes, as a tensor on its device: no host synchronisation (unlike
-    :func:`global_sum`); identity alone."""
-    if not is_distributed():
-        return x
-    out = x.detach().clone()
-    dist.all_reduce(out, op=dist.ReduceOp.SUM)
-    return out
 
 
 def defer_fbsp_grad_normalize(model: nn.Module) -> list[nn.Module]:

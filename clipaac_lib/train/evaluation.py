@@ -31,11 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from clipaac_lib.common.constants import PAD_ID
-from clipaac_lib.common.devices import resolve_device
-from clipaac_lib.common.progress import tqdm
-from clipaac_lib.data import ClipBatch, Vocabulary, collate_clips
-from clipaac_lib.data.batching import teacher_forcing_tokens
+from clipaac_lib.common import PAD_ID, resolve_device, tqdm
+from clipaac_lib.data import ClipBatch, Vocabulary, collate_clips, teacher_forcing_tokens
 from clipaac_lib.metrics import (
     chance_map,
     chance_recall,
@@ -43,11 +40,12 @@ from clipaac_lib.metrics import (
     retrieval_map,
     retrieval_recall,
 )
-from clipaac_lib.model import CLIPAAC, tokenize
-from clipaac_lib.model.decode import DecodeConfig, search
+from clipaac_lib.model import CLIPAAC, DecodeConfig, search, tokenize
 from clipaac_lib.train.config import TrainConfig
 from clipaac_lib.train.dataroot import digest_of_test_split
-from clipaac_lib.train.rundir import RunDir, RunResult, decode_config, evaluation_tag, load_run_model
+from clipaac_lib.train.evalstore import decode_config, evaluation_tag, read_evaluation, write_evaluation
+from clipaac_lib.train.rundir import RunDir
+from clipaac_lib.train.runs import RunResult, load_run_model, run_result
 from clipaac_lib.train.scores import SplitScores
 from clipaac_lib.train.setup import LimitedDataset, TrainData, open_test_split, untrained_model
 from clipaac_lib.train.step import autocast_context, autocast_dtype
@@ -223,7 +221,7 @@ def evaluate_and_save(run_dir: RunDir, config: TrainConfig, device: torch.device
     """Score the run's model (and the untrained one when ``config.eval_untrained``) on the test split,
     write the results into the run directory and return the :class:`~clipaac_lib.train.rundir.RunResult`."""
     tag, digest = evaluation_tag(config), digest_of_test_split(config)
-    saved = None if force else run_dir.read_evaluation(tag, digest)
+    saved = None if force else read_evaluation(run_dir, tag, digest)
     test = vocab = None
     if saved is None:
         if model is None:
@@ -231,23 +229,23 @@ def evaluate_and_save(run_dir: RunDir, config: TrainConfig, device: torch.device
         vocab = data.vocab if data is not None else vocab
         test = data.test if data is not None else open_test_split(config, model.config.sample_rate)
         scores, captions = _evaluate(model, test, vocab, config, device, "trained", digest)
-        run_dir.write_evaluation(tag, scores, captions)
+        write_evaluation(run_dir, tag, scores, captions)
     else:
         scores, captions = saved
     untrained = None
     if config.eval_untrained:
         utag = f"untrained-{tag}"
-        saved_untrained = None if force else run_dir.read_evaluation(utag, digest)
+        saved_untrained = None if force else read_evaluation(run_dir, utag, digest)
         if saved_untrained is None:
             if vocab is None:
                 vocab = Vocabulary.load(run_dir.vocab_file)
             fresh = untrained_model(config, len(vocab), device)
             test = test if test is not None else open_test_split(config, fresh.config.sample_rate)
             untrained, untrained_captions = _evaluate(fresh, test, vocab, config, device, "untrained", digest)
-            run_dir.write_evaluation(utag, untrained, untrained_captions)
+            write_evaluation(run_dir, utag, untrained, untrained_captions)
         else:
             untrained = saved_untrained[0]
-    return run_dir.result(config, reused=reused, scores=scores, untrained_scores=untrained, captions=captions)
+    return run_result(run_dir, config, reused=reused, scores=scores, untrained_scores=untrained, captions=captions)
 
 
 def evaluate_run(run_dir: str | Path, *, device: str = "auto", force: bool = False,

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from clipaac_lib.common.progress import tqdm
+from clipaac_lib.common import tqdm
 from clipaac_lib.data import collate_clips
 from clipaac_lib.model import CLIPAAC
 from clipaac_lib.train import distributed as D

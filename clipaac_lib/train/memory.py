@@ -173,7 +173,7 @@ def _cached_profile(fields_json: str, dtype_name: str, vocab_size: int) -> Activ
 
 def _measure(config: TrainConfig, dtype: torch.dtype | None, vocab_size: int) -> ActivationProfile:
     with torch.device(_META):
-        model, _ = build_model(config, vocab_size, _META, init=False)
+        model = build_model(config, vocab_size, _META, init=False).model
     model.train()
     named = dict(model.named_parameters())
     weights = sum(p.nbytes for p in named.values()) + sum(b.nbytes for b in model.buffers())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from clipaac_lib.common.records import from_known_fields
+from clipaac_lib.common import from_known_fields
 
 __all__ = ["SplitScores"]
 

@@ -22,28 +22,30 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from clipaac_lib.common.devices import resolve_device
-from clipaac_lib.common.download import ChecksumError, DownloadError
+from clipaac_lib.common import ChecksumError, DownloadError, resolve_device
 from clipaac_lib.data import (
+    ENV_BASE_URL,
+    ENV_CHECKSUMS,
     SPLITS,
     CaptionPairs,
     ClothoDataset,
+    ExtractionError,
     NoSameClipBatchSampler,
     PairBatch,
+    PairItem,
     Vocabulary,
     collate_pairs,
     dataset_folder,
     download_clotho,
     make_synthetic_clotho,
 )
-from clipaac_lib.data.batching import PairItem
-from clipaac_lib.data.clotho_download import ENV_BASE_URL, ENV_CHECKSUMS, ExtractionError
 from clipaac_lib.model import CLIPAAC, ModelConfig, tokenize
-from clipaac_lib.pretrain import LoadReport, ensure_pretrained
-from clipaac_lib.pretrain.published import (
+from clipaac_lib.pretrain import (
     INIT_WEIGHTS,
+    LoadReport,
     apply_init,
     download_weights,
+    ensure_pretrained,
     freeze_encoder,
     weights_sha256,
 )
@@ -52,11 +54,10 @@ from clipaac_lib.train.config import ConfigError, TrainConfig
 from clipaac_lib.train.dataroot import data_root
 from clipaac_lib.train.rundir import RunDir
 
-__all__ = ["TrainData", "seed_everything", "default_num_workers", "data_root", "clotho_splits", "ensure_clotho",
-           "open_split",
-           "open_test_split", "load_data", "untrained_model", "model_sample_rate", "build_model_config", "build_model", "collate_train",
-           "InitWeights", "init_weights",
-           "LimitedDataset"]
+__all__ = ["BuiltModel", "InitWeights", "LimitedDataset", "TrainData", "build_model", "build_model_config",
+           "clotho_splits", "collate_train", "data_root", "default_num_workers", "ensure_clotho", "init_weights",
+           "load_data", "model_sample_rate", "open_split", "open_test_split", "seed_everything",
+           "untrained_model"]
 
 log = logging.getLogger(__name__)
 
@@ -316,10 +317,6 @@ class InitWeights:
         return out
 
 
-# key accounting of the last load of each (file, init) by build_model in this process
-_LOADS: dict[tuple[str, str], dict[str, Any]] = {}
-
-
 def _accounting(report: LoadReport) -> dict[str, Any]:
     reasons: dict[str, int] = {}
     for reason in report.skipped.values():
@@ -342,19 +339,28 @@ def init_weights(config: TrainConfig, model_config: ModelConfig) -> InitWeights 
     else:
         made = ensure_pretrained(config.init, model_config, config.pretrain_config(), progress=config.progress)
         weights = InitWeights(config.init, made.path, made.sha256, "book")
-    tensors = _LOADS.get((str(weights.path), config.init))
-    return weights if tensors is None else dataclasses.replace(weights, tensors=tensors)
+    return weights
 
 
-def build_model(config: TrainConfig, vocab_size: int, device: torch.device,
-                init: bool = True) -> tuple[CLIPAAC, ModelConfig]:
+@dataclass(frozen=True)
+class BuiltModel:
+    """What :func:`build_model` made: the ``model``, its ``model_config`` and the ``weights`` that
+    initialised its encoder (None for ``init="random"`` or ``init=False``), with the key accounting of
+    that load in ``weights.tensors``."""
+
+    model: CLIPAAC
+    model_config: ModelConfig
+    weights: InitWeights | None = None
+
+
+def build_model(config: TrainConfig, vocab_size: int, device: torch.device, init: bool = True) -> BuiltModel:
     """A fresh model on ``device`` (seed it first for reproducible weights), initialised with
-    ``config.init`` (:func:`init_weights`) and frozen with ``config.freeze_encoder``; returns
-    ``(model, model_config)``. With ``alpha == 0`` the model has no text head: nothing would train it, and
-    the paper's systems without contrastive learning "only utilize the audio-head in encoders"
-    (section 4.1)."""
+    ``config.init`` (:func:`init_weights`) and frozen with ``config.freeze_encoder``. With ``alpha == 0``
+    the model has no text head: nothing would train it, and the paper's systems without contrastive
+    learning "only utilize the audio-head in encoders" (section 4.1). Notebook: ``notebooks/05_train.ipynb``."""
     model_config = build_model_config(config, vocab_size)
     model = CLIPAAC(model_config)
+    weights = None
     if init and config.init != "random":
         state = torch.random.get_rng_state()  # making the pretrained file must not move the run's seed
         weights = init_weights(config, model_config)
@@ -363,16 +369,16 @@ def build_model(config: TrainConfig, vocab_size: int, device: torch.device,
         report = apply_init(model, config.init, checkpoint=weights.path)
         if report is not None:
             log.info("%s", report.summary())
-            _LOADS[(str(weights.path), config.init)] = _accounting(report)
+            weights = dataclasses.replace(weights, tensors=_accounting(report))
     if config.freeze_encoder:
         freeze_encoder(model)
     if config.alpha == 0:  # no contrastive loss: audio head and decoder only (paper Table 1, systems 1-2)
         model.drop_text_head()
-    return model.to(device), model_config
+    return BuiltModel(model.to(device), model_config, weights)
 
 
 def untrained_model(config: TrainConfig, vocab_size: int, device: torch.device) -> CLIPAAC:
     """The run's starting point: the model :func:`build_model` gives after seeding with ``config.seed``
     (what training starts from, so "untrained" comparisons use the very same weights)."""
     seed_everything(config.seed)
-    return build_model(config, vocab_size, device)[0].eval()
+    return build_model(config, vocab_size, device).model.eval()

@@ -7,9 +7,9 @@ The step is written so that it never makes the host wait for the GPU:
   there, before the copy; the model is then called with ``check_values=False`` (its own checks read
   values and so would wait for the GPU) and :func:`audio_to_device` turns the samples into float32
   ``x / 32768`` on the GPU, the very values the float path gives;
-- under ``torchrun`` the token counts that weight the caption loss come from the CPU batch and are
-  summed over processes as tensors (:func:`~clipaac_lib.train.distributed.global_sum_tensor`). The
-  one read left is the embedding gather's shard sizes (shards can differ by one clip), once per step.
+- under ``torchrun`` the token counts that weight the caption loss are summed over processes as
+  tensors (:func:`clipaac_lib.model.training_loss`). The one read left is the embedding gather's
+  shard sizes (shards can differ by one clip), once per step.
 
 :func:`fast_path` holds the CUDA speed-ups (channels-last convolutions, cuDNN autotuning, TF32,
 optionally ``torch.compile`` of the ResNeXt stages); :func:`make_optimizer` the paper's two-group Adam
@@ -29,17 +29,23 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from clipaac_lib.common.constants import PAD_ID
-from clipaac_lib.data import PairBatch
-from clipaac_lib.data.cache import INT16_SCALE
-from clipaac_lib.model import CLIPAAC, CLIPAACOutput, ModelConfig
-from clipaac_lib.model.checks import check_audio_values, check_has_targets, check_token_range
-from clipaac_lib.model.losses import caption_loss, contrastive_loss, total_loss
-from clipaac_lib.train import distributed as D
+from clipaac_lib.common import PAD_ID, is_distributed
+from clipaac_lib.data import INT16_SCALE, PairBatch
+from clipaac_lib.model import (
+    CLIPAAC,
+    CLIPAACOutput,
+    LossWeights,
+    ModelConfig,
+    check_audio_values,
+    check_has_targets,
+    check_token_range,
+    training_loss,
+)
 from clipaac_lib.train.config import PRECISIONS, TrainConfig
 
-__all__ = ["check_batch", "audio_to_device", "LossWeights", "compute_loss", "make_optimizer", "make_scaler",
-           "optimizer_step", "skipped_steps", "fast_path", "unwrap", "autocast_dtype"]
+__all__ = ["DeviceBatch", "LossWeights", "audio_to_device", "autocast_dtype", "batch_to_device", "check_batch",
+           "compute_loss", "fast_path", "make_optimizer", "make_scaler", "optimizer_step", "skipped_steps",
+           "unwrap"]
 
 
 def unwrap(model: torch.nn.Module) -> CLIPAAC:
@@ -142,28 +148,38 @@ def audio_to_device(audio: Tensor, device: torch.device) -> Tensor:
 
 
 @dataclass(frozen=True)
-class LossWeights:
-    """What the loss of Eq. 7 takes from a :class:`~clipaac_lib.train.config.TrainConfig`: ``alpha`` (the
-    contrastive share), ``lam`` (Eq. 5's audio-to-text weight), the caption loss's ``label_smoothing`` and
-    its reduction ``caption_loss`` (``"token_mean"`` or ``"caption_sum"``)."""
+class DeviceBatch:
+    """A training batch on the step's device: ``audio`` (B, S) float, ``audio_lengths`` (B,),
+    ``text_tokens`` (B, 77) or None (no text head), ``caption_in``/``caption_out`` (B, M), and the CPU
+    ``clip_index`` (B,) that picks rows of a frozen encoder's embedding cache."""
 
-    alpha: float
-    lam: float
-    label_smoothing: float
-    caption_loss: str
+    audio: Tensor | None
+    audio_lengths: Tensor | None
+    text_tokens: Tensor | None
+    caption_in: Tensor
+    caption_out: Tensor
+    clip_index: Tensor
 
-    @classmethod
-    def from_config(cls, config: TrainConfig) -> LossWeights:
-        """The loss settings of a training configuration."""
-        return cls(alpha=config.alpha, lam=config.lam, label_smoothing=config.label_smoothing,
-                   caption_loss=config.caption_loss)
+
+def batch_to_device(batch: PairBatch, device: torch.device, *, text: bool, audio: bool = True) -> DeviceBatch:
+    """Copy what the step uses to ``device`` (without waiting for the copies); int16 audio becomes
+    ``x / 32768`` there (:func:`audio_to_device`). ``text=False``: no text tokens (no text head);
+    ``audio=False``: no audio (a frozen encoder's cache stands in for it)."""
+    return DeviceBatch(
+        audio=audio_to_device(batch.audio, device) if audio else None,  # (B, S) float
+        audio_lengths=batch.audio_lengths.to(device, non_blocking=True) if audio else None,  # (B,)
+        text_tokens=_text_tokens(batch).to(device, non_blocking=True) if text else None,  # (B, 77)
+        caption_in=batch.caption_in.to(device, non_blocking=True),  # (B, M)
+        caption_out=batch.caption_out.to(device, non_blocking=True),  # (B, M)
+        clip_index=batch.clip_index)
 
 
 def compute_loss(model: torch.nn.Module, batch: PairBatch, weights: LossWeights, device: torch.device,
                  autocast: torch.dtype | bool | None, pad_id: int = PAD_ID, *,
                  audio_cache: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-    """Forward one (local) batch; returns ``(loss, contrastive, caption)`` where ``loss`` is what this
-    process back-propagates (see :mod:`clipaac_lib.train.distributed` for the multi-process scaling).
+    """The forward half of a training step: check the batch, move it, run the model under autocast and
+    return Eq. 7's ``(loss, contrastive, caption)`` (:func:`clipaac_lib.model.training_loss`, which holds
+    the multi-process gather and token weighting).
 
     ``batch``: a :class:`~clipaac_lib.data.PairBatch` with ``text_tokens`` (B, 77) (as
     :func:`~clipaac_lib.train.setup.collate_train` builds it): ``audio`` (B, S) int16 or float,
@@ -172,48 +188,21 @@ def compute_loss(model: torch.nn.Module, batch: PairBatch, weights: LossWeights,
     ``LossWeights.from_config(config)``. ``audio_cache`` (N, L): with a frozen encoder, the audio
     embedding of every training clip (:func:`clipaac_lib.train.frozen.audio_embedding_cache`); the step
     then takes ``audio_cache[clip_index]`` instead of running the audio head (single process only).
+    Notebook: ``notebooks/05_train.ipynb``.
     """
     checked = check_batch(batch, unwrap(model).config, pad_id)
-    contrastive = unwrap(model).text is not None  # no text head (alpha = 0): caption loss only
-    text_tokens = _text_tokens(batch).to(device, non_blocking=True) if contrastive else None  # (B, 77)
-    caption_in = batch.caption_in.to(device, non_blocking=True)  # (B, M)
-    caption_out = batch.caption_out.to(device, non_blocking=True)  # (B, M)
-    amp = autocast_context(device, autocast)
-    if audio_cache is not None:
-        if D.is_distributed():
-            raise RuntimeError("the audio embedding cache is for single-process training only")
-        with amp:
-            out = _forward_cached(unwrap(model), audio_cache, batch.clip_index, text_tokens, caption_in,
-                                  check_values=not checked)  # logits (B, M, V)
-    else:
-        audio = audio_to_device(batch.audio, device)  # (B, S) float
-        lengths = batch.audio_lengths.to(device, non_blocking=True)  # (B,)
-        with amp:
-            out = model(audio, text_tokens, caption_in, lengths, check_values=not checked)  # logits (B, M, V)
-    if contrastive:
-        audio_emb, text_emb = _at_least_fp32(out.audio_emb), _at_least_fp32(out.text_emb)  # (B, L) each
-        if D.is_distributed():  # one gather for both (its shard sizes are read on the host once, not twice)
-            both = D.gather_with_grad(torch.cat([audio_emb, text_emb], dim=1))  # (global B, 2L)
-            audio_emb, text_emb = both.split([audio_emb.shape[1], text_emb.shape[1]], dim=1)  # (global B, L)
-        l_cl = contrastive_loss(audio_emb, text_emb, _at_least_fp32(out.logit_scale), lam=weights.lam)
-    else:
-        l_cl = torch.zeros((), device=device)
-    l_ce = caption_loss(_at_least_fp32(out.logits), caption_out, pad_id=pad_id,
-                        label_smoothing=weights.label_smoothing, reduction=weights.caption_loss,
-                        check_values=not checked)
-    if not D.is_distributed():
-        return total_loss(l_cl, l_ce, alpha=weights.alpha), l_cl.detach(), l_ce.detach()
-    # the mean over the global batch (of tokens, or of captions for "caption_sum"): scale this process's
-    # share so that DDP's average is that mean
-    if weights.caption_loss == "caption_sum":
-        local_count = torch.tensor(batch.caption_out.shape[0])
-    else:
-        local_count = (batch.caption_out != pad_id).sum()  # () counted where the batch is (CPU: no sync)
-    local = local_count.to(device=device, dtype=torch.float64, non_blocking=True)
-    share = (local / D.global_sum_tensor(local).clamp_min(1.0)).to(l_ce.dtype)  # () tensor: no sync
-    loss = total_loss(l_cl, l_ce * (torch.distributed.get_world_size() * share), alpha=weights.alpha)
-    l_ce_global = D.global_sum_tensor(l_ce.detach() * share)  # the global caption loss, for the logs
-    return loss, l_cl.detach(), l_ce_global
+    if audio_cache is not None and is_distributed():
+        raise RuntimeError("the audio embedding cache is for single-process training only")
+    inputs = batch_to_device(batch, device, text=unwrap(model).text is not None, audio=audio_cache is None)
+    with autocast_context(device, autocast):
+        if audio_cache is not None:
+            out = _forward_cached(unwrap(model), audio_cache, inputs.clip_index, inputs.text_tokens,
+                                  inputs.caption_in, check_values=not checked)  # logits (B, M, V)
+        else:
+            out = model(inputs.audio, inputs.text_tokens, inputs.caption_in, inputs.audio_lengths,
+                        check_values=not checked)  # logits (B, M, V)
+    return training_loss(out.logits, inputs.caption_out, out.audio_emb, out.text_emb, out.logit_scale, weights,
+                         pad_id=pad_id, check_values=not checked)
 
 
 def _forward_cached(model: CLIPAAC, audio_cache: Tensor, clip_index: Tensor, text_tokens: Tensor | None,
@@ -238,11 +227,6 @@ def autocast_context(device: torch.device, autocast: torch.dtype | bool | None
     if autocast is None or autocast is False:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16 if autocast is True else autocast)
-
-
-def _at_least_fp32(x: Tensor) -> Tensor:
-    """Losses in float32 (bf16/fp16 autocast outputs are upcast; float64 stays float64)."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig, fused: bool | None = None) -> torch.optim.Adam:
