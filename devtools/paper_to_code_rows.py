@@ -179,7 +179,7 @@ ROWS: tuple[Row, ...] = (
         "tests/test_data_batching.py::test_sampler_never_repeats_a_clip_and_covers_every_pair_once"),
     Row("Negatives across GPUs", "2.2", f'{SILENT} — "in a minibatch of b pairs"',
         "With several processes (torchrun) the embeddings are gathered, so that b is the global batch, as on one GPU.",
-        "clipaac_lib.train.distributed.gather_with_grad",
+        "clipaac_lib.model.losses.training_loss",
         "tests/test_train_ddp.py::test_two_processes_equal_one_process_with_the_same_global_batch"),
     # ---------------------------------------------------------------- 2.3 the decoder
     Row("Decoder layers", "2.3", '"such an operation ... is only repeated twice"',
@@ -266,7 +266,7 @@ ROWS: tuple[Row, ...] = (
         _TC + "encoder_lr", _T_CFG + "test_defaults_are_the_papers_recipe"),
     Row("Warm-up", "3.2", '"in the first 5 epochs ... linearly increases"',
         "Per optimiser step, each rate rises linearly to its full value over the first 5 epochs.",
-        "clipaac_lib.train.trainer.warmup_factor", _T_CFG + "test_warmup_rises_linearly_over_the_first_epochs"),
+        "clipaac_lib.train.schedule.warmup_factor", _T_CFG + "test_warmup_rises_linearly_over_the_first_epochs"),
     Row("Learning rate after warm-up", "3.2", SILENT,
         "'constant' (default), since the paper names no decay; 'cosine': a cosine decay to 0 at the end of "
         "training.",

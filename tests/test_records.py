@@ -405,3 +405,16 @@ def test_a_changed_configuration_is_not_answered_by_old_records(first_grid, monk
     assert len(grid.missing) == 5
     with pytest.raises(AssertionError, match="trained 3 run"):  # and it would train all three runs
         run_grid(longer, SEEDS, results_dir=root / "results", seeded=SEEDED)
+
+
+def test_the_provenance_summary_adds_the_worker_hours_and_names_resumed_runs() -> None:
+    """Two runs of 1800 s and 900 s are 0.75 worker hours; one resumed run is named, none when none was."""
+    from clipaac_lib.experiments.provenance import describe_provenance
+
+    base = {"cpu": "X", "cores": 2, "torch": "2", "date": "2026-12-07T10:00:00", "commit": "abcdef0123",
+            "dirty": False, "command": "c", "code_fingerprint": "f", "load": 1.0}
+    plain = [{**base, "wall_seconds": 1800.0}, {**base, "wall_seconds": 900.0, "resumed_after_epoch": 0}]
+    summary = describe_provenance(plain, current_fingerprint="f")
+    assert summary["cost"].startswith("0.8 hours of worker time in all (2 runs)") and "resumed" not in summary["cost"]
+    resumed = [plain[0], {**plain[1], "resumed_after_epoch": 7}]
+    assert "1 run(s) resumed after an interruption" in describe_provenance(resumed, current_fingerprint="f")["cost"]

@@ -106,6 +106,19 @@ def test_resume_after_a_stop_equals_a_straight_run(straight_run, tiny_data: Path
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
+def test_a_resumed_grid_run_says_how_many_epochs_its_wall_time_misses(tiny_data: Path, tmp_path: Path) -> None:
+    """The grid's records keep the wall time of the call that finished a run; after an interruption that
+    call trained only the epochs after the checkpoint, and the record must say so."""
+    from clipaac_lib.experiments import parallel
+
+    config = tiny_config(tiny_data, tmp_path / "runs")
+    assert config.num_epochs >= 2
+    assert parallel._timed_train(config.replace(run_root=str(tmp_path / "fresh"))).resumed_after_epoch == 0
+    train(config, stop_after_epoch=1)
+    assert parallel._timed_train(config).resumed_after_epoch == 1
+    assert parallel._timed_train(config).resumed_after_epoch == 0, "a finished run (reused) resumes nothing"
+
+
 def test_scores_of_an_interrupted_run_are_not_reused_as_the_finished_run_s(straight_run, tiny_data: Path,
                                                                             tmp_path: Path) -> None:
     from clipaac_lib.train import evaluate_run

@@ -103,9 +103,9 @@ class Grid:
 
 
 def record_run(job: Job, seed: int, result: RunResult, folder: str | os.PathLike[str], *,
-               wall_seconds: float, threads: int | None, command: str = "") -> RunRecord:
+               wall_seconds: float, threads: int | None, command: str = "", resumed_after_epoch: int = 0) -> RunRecord:
     """Score ``result``'s test captions (all references and held-out CIDEr-D), build its record and
-    write it to ``folder``."""
+    write it to ``folder`` (``resumed_after_epoch``: see :func:`~clipaac_lib.experiments.provenance.provenance`)."""
     if result.captions is None or result.scores is None:
         raise ValueError(f"{result.run_dir} has no test evaluation: evaluate it with `clipaac evaluate`")
     captions = result.captions
@@ -114,7 +114,8 @@ def record_run(job: Job, seed: int, result: RunResult, folder: str | os.PathLike
     record = build_record(name=job.name(seed), system=job.system, tag=job.tag, seed=seed,
                           config=job.config(seed).to_dict(), run_hash=result.run_hash, captions=captions,
                           cider=cider, metrics=result.scores.to_dict(), history=result.history,
-                          provenance=provenance(wall_seconds=wall_seconds, threads=threads, command=command))
+                          provenance=provenance(wall_seconds=wall_seconds, threads=threads, command=command,
+                                                resumed_after_epoch=resumed_after_epoch))
     write_record(folder, record)
     return record
 
@@ -165,16 +166,18 @@ def run_grid(jobs: Sequence[Job], seeds: Sequence[int], *, results_dir: str | os
         found = find_run(config)
         if found is None or found.scores is None:
             raise RuntimeError(f"{trained.run_dir} finished without a test evaluation")
-        _record_all(grid, todo[config.run_hash()], found, out, trained.wall_seconds, trained.threads, command)
+        _record_all(grid, todo[config.run_hash()], found, out, trained.wall_seconds, trained.threads, command,
+                    resumed_after_epoch=trained.resumed_after_epoch)
 
     train_all(pending, workers, desc="grid runs", on_done=on_done)
     return grid
 
 
 def _record_all(grid: Grid, pairs: list[tuple[Job, int]], result: RunResult, out: Path, wall_seconds: float,
-                threads: int | None, command: str) -> None:
+                threads: int | None, command: str, *, resumed_after_epoch: int = 0) -> None:
     """One record for the run of ``pairs`` (systems 4 and 8 share it), filed under every pair."""
     job, seed = pairs[0]
-    record = record_run(job, seed, result, out, wall_seconds=wall_seconds, threads=threads, command=command)
+    record = record_run(job, seed, result, out, wall_seconds=wall_seconds, threads=threads, command=command,
+                        resumed_after_epoch=resumed_after_epoch)
     for j, s in pairs:
         grid.records[(j.system, j.tag, s)] = record

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from clipaac_lib.common import tqdm
-from clipaac_lib.train import TrainConfig, find_run, train
+from clipaac_lib.train import TrainConfig, find_run, run_dir_of, train
 
 __all__ = ["SECONDS_PER_COST", "Trained", "default_workers", "expected_cost", "expected_minutes", "prepare_shared",
            "train_all"]
@@ -40,11 +40,14 @@ SECONDS_PER_COST = 35.0
 @dataclass(frozen=True)
 class Trained:
     """A run :func:`train_all` trained: its ``run_dir``, the ``wall_seconds`` of the whole ``train`` call
-    (training and evaluation) and torch's intra-op ``threads`` during it."""
+    (training and evaluation), torch's intra-op ``threads`` during it, and ``resumed_after_epoch``: the
+    epochs an interrupted earlier call had finished (0: trained from the start), which the wall time
+    does not cover."""
 
     run_dir: str
     wall_seconds: float
     threads: int
+    resumed_after_epoch: int = 0
 
 
 OnDone = Callable[[TrainConfig, Trained], None]
@@ -62,9 +65,11 @@ def _train_one(config: TrainConfig) -> Trained:
 
 
 def _timed_train(config: TrainConfig) -> Trained:
+    before = run_dir_of(config.validate().resolved())
+    done = len(before.read_history()) if before.has_checkpoint() and not before.is_finished() else 0
     start = time.perf_counter()
     run_dir = str(train(config).run_dir)
-    return Trained(run_dir, time.perf_counter() - start, torch.get_num_threads())
+    return Trained(run_dir, time.perf_counter() - start, torch.get_num_threads(), resumed_after_epoch=done)
 
 
 def prepare_shared(configs: Sequence[TrainConfig]) -> None:

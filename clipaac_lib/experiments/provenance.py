@@ -67,15 +67,19 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def provenance(*, wall_seconds: float, threads: int | None, command: str = "") -> dict[str, Any]:
-    """The ``provenance`` of a run that finished just now (see the module docstring)."""
+def provenance(*, wall_seconds: float, threads: int | None, command: str = "",
+               resumed_after_epoch: int = 0) -> dict[str, Any]:
+    """The ``provenance`` of a run that finished just now (see the module docstring);
+    ``resumed_after_epoch``: the epochs an interrupted earlier call had trained, which ``wall_seconds``
+    does not cover."""
     commit, dirty = git_commit()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"commit": commit, "dirty": dirty,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
             "python": platform.python_version(), "threads": threads, "wall_seconds": round(wall_seconds, 1),
-            "load": load, "command": command, "code_fingerprint": code_fingerprint()}
+            "load": load, "command": command, "code_fingerprint": code_fingerprint(),
+            "resumed_after_epoch": resumed_after_epoch}
 
 
 def describe_provenance(provenances: list[dict[str, Any]], current_fingerprint: str | None = None) -> dict[str, str]:
@@ -91,6 +95,7 @@ def describe_provenance(provenances: list[dict[str, Any]], current_fingerprint: 
                       for p in provenances})
     hours = sum(float(p.get("wall_seconds") or 0.0) for p in provenances) / 3600
     loads = [float(p["load"]) for p in provenances if p.get("load") is not None]
+    resumed = sum(1 for p in provenances if p.get("resumed_after_epoch"))
     stale = sorted({p.get("code_fingerprint") for p in provenances} - {current})
     code = ("the training code is the one these records were made with (fingerprint " + current + ")"
             if not stale else f"the training code changed after {len(stale)} fingerprint(s) of these records "
@@ -99,5 +104,7 @@ def describe_provenance(provenances: list[dict[str, Any]], current_fingerprint: 
     return {"machine": "; ".join(machines), "dates": dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}",
             "commits": ", ".join(commits), "command": sorted({str(p.get("command", "")) for p in provenances})[0],
             "cost": f"{hours:.1f} hours of worker time in all ({len(provenances)} runs)"
-                    + (f"; the load average reached {max(loads):.1f}" if loads else ""),
+                    + (f"; the load average reached {max(loads):.1f}" if loads else "")
+                    + (f"; {resumed} run(s) resumed after an interruption, whose wall time covers only the "
+                       "epochs after it" if resumed else ""),
             "code": code}

@@ -34,6 +34,7 @@ from clipaac_lib.train.runs import (
     find_run,
     load_run_model,
     require_run,
+    run_dir_of,
 )
 from clipaac_lib.train.schedule import lr_factor, warmup_factor
 from clipaac_lib.train.scores import SplitScores
@@ -103,6 +104,7 @@ __all__ = [
     "require_run",
     "restore_rng",
     "rows_to_csv",
+    "run_dir_of",
     "run_split",
     "shard_sizes",
     "skipped_steps",
