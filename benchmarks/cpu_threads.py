@@ -8,8 +8,8 @@ training steps of the small model (batch 8, 4.5 s clips at 16 kHz, random data; 
 
     python benchmarks/cpu_threads.py --threads 1,2 --neighbours 0,1 --steps 8
 
-``--train`` instead times a real one-epoch training run (random init, ``--clips`` training clips, no
-caption metrics) for each thread policy in ``--modes`` beside each neighbour in ``--beside``:
+``--train`` instead times the first epoch of a real training run (random init, ``--clips`` training
+clips, stopped after it: no evaluation) for each thread policy in ``--modes`` beside each neighbour in ``--beside``:
 
     python benchmarks/cpu_threads.py --train --clips 120
 
@@ -86,10 +86,10 @@ import sys, tempfile, time
 sys.path.insert(0, {repo!r})
 from clipaac_lib.train import TrainConfig, train
 with tempfile.TemporaryDirectory() as tmp:
-    config = TrainConfig(init="random", num_epochs=1, limit_train_clips={clips}, caption_metrics=False,
+    config = TrainConfig(init="random", num_epochs=2, limit_train_clips={clips}, caption_metrics=False,
                          eval_untrained=False, validate_every=0, progress=False, run_root=tmp,
                          cpu_threads={mode!r})
-    result = train(config)
+    result = train(config, stop_after_epoch=1)  # the first epoch only: no evaluation after it
     print(result.train_seconds)
 """
 

@@ -219,7 +219,7 @@ def evaluate_and_save(run_dir: RunDir, config: TrainConfig, device: torch.device
                       model: CLIPAAC | None = None, data: TrainData | None = None,
                       force: bool = False) -> RunResult:
     """Score the run's model (and the untrained one when ``config.eval_untrained``) on the test split,
-    write the results into the run directory and return the :class:`~clipaac_lib.train.rundir.RunResult`."""
+    write the results into the run directory and return the :class:`~clipaac_lib.train.runs.RunResult`."""
     tag, digest = evaluation_tag(config), digest_of_test_split(config)
     saved = None if force else read_evaluation(run_dir, tag, digest)
     test = vocab = None
