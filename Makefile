@@ -46,7 +46,7 @@ check-notebooks: $(STAMP)
 	$(BIN)/python -m devtools.notebooks check notebooks
 
 test: $(STAMP) java lint check-notebooks
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=20
+	$(BIN)/python -m pytest -q --durations=20
 
 test-fast: $(STAMP) java lint check-notebooks
 	$(BIN)/python -m pytest -q -m "not slow"

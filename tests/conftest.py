@@ -95,17 +95,3 @@ def executed_notebooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     browser check of the built book (tests/test_zz_book_browser.py)."""
     return tmp_path_factory.mktemp("executed_notebooks")
 
-
-#: Test files that share the session's executed notebooks: under ``make test``'s two workers they run on
-#: one, in collection order (the browser check reads what the notebook tests executed).
-NOTEBOOK_GROUP = frozenset({"test_notebooks.py", "test_zz_book_browser.py"})
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n 2 --dist loadgroup`` (``make test``) each test file stays on one worker, so that
-    its module and session fixtures are built once; the files of :data:`NOTEBOOK_GROUP` share one."""
-    for item in items:
-        if not any(mark.name == "xdist_group" for mark in item.iter_markers()):
-            name = item.path.name
-            item.add_marker(pytest.mark.xdist_group("notebooks" if name in NOTEBOOK_GROUP else name))
