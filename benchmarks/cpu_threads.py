@@ -123,7 +123,10 @@ def train_cell(mode: str, beside: str, clips: int) -> float:
         return float(out.stdout.strip().splitlines()[-1])
     finally:
         if proc is not None:
-            os.killpg(proc.pid, 9) if neighbour[1] else proc.kill()
+            if neighbour[1]:  # a session of its own: its whole process group (the test run's children)
+                os.killpg(proc.pid, 9)
+            else:
+                proc.kill()
             proc.wait()
 
 
