@@ -10,9 +10,10 @@ and ``CLIPAAC_WEIGHTS_URL`` + ``CLIPAAC_WEIGHTS_CHECKSUMS`` (a ``name sha256`` t
 downloaded by hand: the notebook's first use of the data downloads, verifies, extracts and caches it.
 
 Notebook 05 runs in smoke mode (8 training clips cut to 2 s, one epoch of one step of 8 pairs with
-``epoch_captions="one"``, 2 test clips, Java caption metrics on). A second run of the same notebook
-downloads nothing (the server's request log) and reuses the run. Notebook 06 then runs one system
-(``systems="4"``, Table 1, one seed) on the same cache: no download either, one more training run.
+``epoch_captions="one"``, 2 test clips, Java caption metrics on). Notebook 06 then runs one system
+(``systems="4"``, Table 1, one seed) on the same cache: nothing is downloaded again (the server's
+request log), one more training run. (Running notebook 05 a second time to see its run reused cost
+about 35 s on 2 cores; a finished run's reuse is tested in ``tests/test_train_run.py``.)
 That test is ``slow``; the quick ones below check the mirror settings' joints alone (checksum tables,
 the one-line errors of a failed download, a mirror's weights counted as present).
 
@@ -251,13 +252,7 @@ def test_notebooks_05_and_06_on_clotho_with_the_paper_model(mirror: dict, wheel_
     (run,) = _runs(cache)
     _check_run(run, mirror, "one")
     assert "reused: False" in _text(first)
-
-    # the same notebook again: nothing downloaded, the finished run reused
     before = len(server.requests)
-    second = run_notebook("05_train.ipynb", params, wheel_install, cache, mirror["env"], tmp_path / "two",
-                          monkeypatch)
-    assert len(server.requests) == before, server.requests[before:]
-    assert _runs(cache) == [run] and "reused: True" in _text(second)
 
     # notebook 06 with one system (4, the reference) and one seed: no download, its own run
     ablation = {"dataset": "clotho", "model_config": "paper", "device": "cpu", "smoke": True, "seeds": 1,

@@ -363,7 +363,7 @@ class FakeSpice:
         self.calls.append("result")
         if self.fail_result:
             raise RuntimeError("SPICE failed (fake)")
-        return 0.25, [0.5, math.nan][: self.n]
+        return 0.25, [0.5, 0.0][: self.n]
 
     def kill(self) -> None:
         self.calls.append("kill")
@@ -398,7 +398,7 @@ def test_spice_result_goes_into_spice_and_spider(fake_spice: list[FakeSpice]) ->
     assert scores["spice"] == 0.25 and scores["spider"] == (scores["cider_d"] + 0.25) / 2
     clips = scores["per_clip"]
     assert list(clips) == list(METRIC_KEYS) and list(scores) == [*METRIC_KEYS, "per_clip"]
-    assert clips["spider"][0] == (clips["cider_d"][0] + 0.5) / 2 and math.isnan(clips["spider"][1])
+    assert clips["spider"] == [(clips["cider_d"][0] + 0.5) / 2, clips["cider_d"][1] / 2]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from clipaac_lib.metrics.corpus import score_in_corpus
+from clipaac_lib.metrics.corpus import score_each_in_corpus, score_in_corpus
 
 PER_CLIP = ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "meteor", "cider_d"]  # the paper's column order
 
@@ -25,6 +25,9 @@ def test_score_in_corpus_bleu_by_hand_and_cider_depends_on_the_corpus() -> None:
     assert among_dogs["bleu_1"] == among_rain["bleu_1"] == alone["bleu_1"]  # per-sentence, no IDF
     # "dog" and "barks" are everywhere among the dog clips: they weigh less than among rain clips
     assert among_dogs["cider_d"] < among_rain["cider_d"]
+    # the notebook's form: both clips in one call, each in its own corpus
+    assert score_each_in_corpus([(candidate, references, dogs), (candidate, references, rain)]) == [
+        among_dogs, among_rain]
 
 
 def test_score_in_corpus_is_the_first_clip_of_one_evaluation() -> None:

@@ -6,10 +6,11 @@ reference system's first seed with its recorded configuration from an empty cach
 book's pretrained encoders and the run are all made again, by today's data, pretraining, model and training
 code. It stops after :data:`EPOCHS` epoch(s) (``train(..., stop_after_epoch=k)``: the same run, the same
 learning-rate schedule, cut short) and compares that epoch's test caption loss with the record's curve
-at the same epoch. Then it rescores the captions of each system's first shipped seed with today's metric
-code against the regenerated test split, and compares clip by clip with what each record holds (all
-seeds would cost about 6 s each on 2 cores; one per system already runs every system's captions through
-the scorer).
+at the same epoch. Then it rescores the captions of the first shipped seed of the reference system and of
+system 1 (random initialisation: the captions least like the reference's) with today's metric code
+against the regenerated test split, and compares clip by clip with what each record holds. (Every
+record rescored gave differences of exactly 0.0 on 2026-12-07, at about 4 s a record on 2 cores: 126 s
+for 20 records, 38 s for one per system; two records go through every line of the scorer.)
 
 Why these checks and not a whole 12-epoch run: a whole run costs about a quarter of an hour on 2 cores,
 more than the test suite's budget allows beside everything else; the first epoch already passes through
@@ -42,6 +43,8 @@ from devtools import REPO_ROOT
 MIN_SEEDS = 3
 #: Epochs retrained (of the record's 12).
 EPOCHS = 1
+#: Systems whose first seed is rescored.
+RESCORED = (REFERENCE_SYSTEM, 1)
 
 
 def _shipped():
@@ -78,11 +81,12 @@ def test_the_reference_run_retrained_from_an_empty_cache_follows_its_record(tmp_
     # today's metric code gives each record's per-clip CIDEr-D on the regenerated test split
     clips = split_clips(data_root(config), "test")
     references = [clips[c["file_name"]] for c in record.clips]
-    first = {}  # (system, tag) -> its record of the lowest seed
+    first = {}  # system -> its untagged record of the lowest seed
     for shipped in records.values():
-        key = (shipped.system, shipped.tag)
-        if key not in first or shipped.seed < first[key].seed:
-            first[key] = shipped
+        if shipped.system in RESCORED and not shipped.tag:
+            if shipped.system not in first or shipped.seed < first[shipped.system].seed:
+                first[shipped.system] = shipped
+    assert sorted(first) == sorted(RESCORED), f"results/ lacks a record of system(s) {set(RESCORED) - set(first)}"
     chosen = {r.name: r for r in first.values()}
     for name, shipped in chosen.items():
         assert [c["file_name"] for c in shipped.clips] == list(clips), f"{name}: another test split"

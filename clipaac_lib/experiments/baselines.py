@@ -227,15 +227,17 @@ def _scores_row(scores: Mapping[str, Any]) -> dict[str, float]:
     return row
 
 
-def _default_evaluate() -> Evaluate:
-    """:func:`~clipaac_lib.metrics.evaluate_captions` without the model-based metrics (FENSE, sentence-BERT,
-    SPIDEr-FL), which the table does not show: ``modern=False`` never loads or downloads their models."""
-    from clipaac_lib.metrics import evaluate_captions  # Java tools; imported only when scoring for real
+def _score_all(evaluate: Evaluate | None,
+               corpora: list[tuple[list[str], list[list[str]]]]) -> list[Mapping[str, Any]]:
+    """The scores of each (candidates, references) corpus: ``evaluate`` on each in turn, or (None)
+    :func:`~clipaac_lib.metrics.evaluate_corpora` on all of them at once (one JVM per tool, the same
+    numbers) without the model-based metrics (FENSE, sentence-BERT, SPIDEr-FL), which the table does not
+    show: ``modern=False`` never loads or downloads their models."""
+    if evaluate is not None:
+        return [evaluate(candidates, references) for candidates, references in corpora]
+    from clipaac_lib.metrics import evaluate_corpora  # Java tools; imported only when scoring for real
 
-    def evaluate(candidates: Sequence[str], references: Sequence[Sequence[str]]) -> Mapping[str, Any]:
-        return evaluate_captions(candidates, references, modern=False)
-
-    return evaluate
+    return evaluate_corpora(corpora, modern=False)
 
 
 def _round_candidates(constant: str, model: Sequence[str] | None, held_out: list[str],
@@ -279,9 +281,9 @@ def compute_baselines(
     :func:`split_references`; every test clip with the same number ``R >= 2`` of them);
     ``model_captions``: the model's caption of each test clip, in the same order. ``evaluate(candidates,
     references) -> {metric: score}`` defaults to :func:`clipaac_lib.metrics.evaluate_captions` without
-    model-based metrics (needs Java); each row is scored in ``R`` calls on the whole test set (CIDEr-D
-    needs the corpus), one per held-out reference, and is their mean: ``4 R`` calls, ``3 R`` without
-    model captions. In round ``k`` the shuffled row moves the model's captions with seed ``seed + k``;
+    model-based metrics (needs Java); each row is scored on the whole test set (CIDEr-D needs the corpus)
+    once per held-out reference, and is their mean: ``4 R`` corpora, ``3 R`` without model captions (by
+    default all in one :func:`clipaac_lib.metrics.evaluate_corpora` call, one JVM per tool). In round ``k`` the shuffled row moves the model's captions with seed ``seed + k``;
     without model captions it moves the held-out human captions instead. The consensus caption is
     chosen among all distinct training captions, or ``max_candidates`` of them, tokenised by
     ``tokenize`` (default: PTB, as the metrics).
@@ -293,13 +295,14 @@ def compute_baselines(
             f"model_captions has {len(model_captions)} captions but test_references has "
             f"{len(test_references)} clips: give one caption per test clip, in the same order"
         )
-    score = evaluate if evaluate is not None else _default_evaluate()
     consensus = consensus_caption(train_references, max_candidates=max_candidates, tokenize=tokenize)
     rounds = [_hold_out(test_references, k) for k in range(count)]
     candidates = [_round_candidates(consensus.text, model_captions, held_out, seed + k)
                   for k, (held_out, _) in enumerate(rounds)]
-    rows = {name: [score(cands[name], refs) for cands, (_, refs) in zip(candidates, rounds, strict=True)]
-            for name in candidates[0]}
+    names = list(candidates[0])
+    corpora = [(cands[name], refs) for name in names for cands, (_, refs) in zip(candidates, rounds, strict=True)]
+    scores = _score_all(evaluate, corpora)
+    rows = {name: scores[i * count:(i + 1) * count] for i, name in enumerate(names)}
     return Baselines(table=_table(rows, count - 1), constant=consensus.text,
                      shuffled_source="model" if model_captions is not None else "human (held-out caption)",
                      consensus=consensus, rounds=count)

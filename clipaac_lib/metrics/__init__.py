@@ -4,8 +4,9 @@ scores DCASE ranks by since 2023: SPIDEr-FL, FENSE, sentence-BERT similarity, SP
 >>> from clipaac_lib.metrics import evaluate_captions
 >>> evaluate_captions(["a man is speaking"], [["a man speaks", "someone talks"]])  # doctest: +SKIP
 
-- :func:`evaluate_captions` scores a whole corpus at once (``scoring.py``); :func:`score_in_corpus` scores
-  one caption inside a corpus (``corpus.py``);
+- :func:`evaluate_captions` scores a whole corpus at once (``scoring.py``); :func:`evaluate_corpora` scores
+  several, each on its own, with one JVM per tool; :func:`score_in_corpus` scores one caption inside a
+  corpus, :func:`score_each_in_corpus` several, each in its own (``corpus.py``);
 - :func:`install_spice` / ``python -m clipaac_lib.metrics install-spice`` installs the Stanford
   CoreNLP 3.6.0 jars SPICE needs into the cache; :func:`spice_available` tells whether they are there;
 - :func:`retrieval_recall` / :func:`chance_recall`: audio-text retrieval recall@k, :func:`retrieval_map` /
@@ -26,7 +27,7 @@ scores DCASE ranks by since 2023: SPIDEr-FL, FENSE, sentence-BERT similarity, SP
 Notebook: ``notebooks/04_metrics.ipynb``.
 """
 
-from clipaac_lib.metrics.corpus import score_in_corpus
+from clipaac_lib.metrics.corpus import score_each_in_corpus, score_in_corpus
 from clipaac_lib.metrics.held_out import HUMAN, CiderScores, held_out_cider_d
 from clipaac_lib.metrics.java import JavaNotFoundError, find_java, java_version
 from clipaac_lib.metrics.modern import MODERN_KEYS, fense, sbert_sim, spider_fl, vocab
@@ -39,7 +40,12 @@ from clipaac_lib.metrics.multi_candidates import spider_max
 from clipaac_lib.metrics.paraphrase import build_index, load_index
 from clipaac_lib.metrics.ptb import ptb_tokenize
 from clipaac_lib.metrics.retrieval import chance_map, chance_recall, retrieval_map, retrieval_recall
-from clipaac_lib.metrics.scoring import METRIC_KEYS, SpiceUnavailableWarning, evaluate_captions
+from clipaac_lib.metrics.scoring import (
+    METRIC_KEYS,
+    SpiceUnavailableWarning,
+    evaluate_captions,
+    evaluate_corpora,
+)
 from clipaac_lib.metrics.spice import SpiceNotInstalledError, spice_available
 from clipaac_lib.metrics.spice_install import (
     SPICE_INSTALL_COMMAND,
@@ -70,6 +76,7 @@ __all__ = [
     "chance_recall",
     "download_modern_models",
     "evaluate_captions",
+    "evaluate_corpora",
     "fense",
     "build_index",
     "find_java",
@@ -82,6 +89,7 @@ __all__ = [
     "retrieval_map",
     "retrieval_recall",
     "sbert_sim",
+    "score_each_in_corpus",
     "score_in_corpus",
     "spice_available",
     "spice_dir",

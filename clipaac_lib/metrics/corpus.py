@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from clipaac_lib.metrics.scoring import evaluate_captions
+from clipaac_lib.metrics.scoring import evaluate_corpora
 
-__all__ = ["score_in_corpus"]
+__all__ = ["score_each_in_corpus", "score_in_corpus"]
+
+#: A clip to score and the corpus it is scored in: (candidate, its references, [(candidate, references)]).
+ClipInCorpus = tuple[str, Sequence[str], Sequence[tuple[str, Sequence[str]]]]
 
 
 def score_in_corpus(candidate: str, references: Sequence[str],
@@ -24,7 +27,14 @@ def score_in_corpus(candidate: str, references: Sequence[str],
 
     Notebook: ``notebooks/04_metrics.ipynb``.
     """
-    candidates = [candidate] + [cand for cand, _ in corpus]
-    all_references = [list(references)] + [list(refs) for _, refs in corpus]
-    scores = evaluate_captions(candidates, all_references, per_clip=True, spice=spice, modern=False)
-    return {metric: values[0] for metric, values in scores["per_clip"].items()}
+    return score_each_in_corpus([(candidate, references, corpus)], spice=spice)[0]
+
+
+def score_each_in_corpus(clips: Sequence[ClipInCorpus], *, spice: bool = False) -> list[dict[str, float]]:
+    """:func:`score_in_corpus` of each ``(candidate, references, corpus)``, in order, with one JVM per
+    tool for all of them (:func:`~clipaac_lib.metrics.evaluate_corpora`): each clip is still scored in
+    its own corpus. Notebook: ``notebooks/04_metrics.ipynb``."""
+    corpora = [([candidate] + [cand for cand, _ in corpus], [list(references)] + [list(refs) for _, refs in corpus])
+               for candidate, references, corpus in clips]
+    scored = evaluate_corpora(corpora, per_clip=True, spice=spice, modern=False)
+    return [{metric: values[0] for metric, values in scores["per_clip"].items()} for scores in scored]

@@ -7,6 +7,9 @@ scored together, so CIDEr-D's document frequencies come from the references of t
 
 One evaluation starts one JVM per tool (PTB tokenizer, METEOR, and SPICE when installed); METEOR
 and SPICE run in their own processes while Python computes BLEU, ROUGE-L and CIDEr-D.
+:func:`evaluate_corpora` scores several corpora (say, each reference held out in turn) with those same
+three JVMs: each corpus is still scored on its own (its CIDEr-D document frequencies, its corpus METEOR),
+and the per-caption tools (the tokenizer, SPICE) see all captions at once, which gives the same numbers.
 
 :func:`evaluate_captions_timed` runs these steps: check the inputs and :class:`ScoringOptions`,
 PTB-tokenise (``_tokenize``), start SPICE (a process) and METEOR (a thread) under ``_JavaScorers``,
@@ -34,6 +37,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, NamedTuple
 
+import numpy as np
+
 from clipaac_lib.metrics.java import find_java
 from clipaac_lib.metrics.meteor import MeteorScorer
 from clipaac_lib.metrics.modern_models import (
@@ -52,6 +57,7 @@ __all__ = [
     "SpiceUnavailableWarning",
     "evaluate_captions",
     "evaluate_captions_timed",
+    "evaluate_corpora",
 ]
 
 log = logging.getLogger(__name__)
@@ -204,22 +210,26 @@ def _meteor_table(
         return None
 
 
-def _tokenize(candidates: Sequence[str], references: Sequence[Sequence[str]], java: str) -> _Tokens:
-    """PTB-tokenise all captions in one JVM; raise ValueError if every reference is empty afterwards."""
-    n = len(candidates)
-    flat_refs = [ref for refs in references for ref in refs]
-    tokens = ptb_tokenize([*candidates, *flat_refs], java=java)
-    refs_tok: list[list[str]] = []
-    offset = n
-    for refs in references:
-        refs_tok.append(tokens[offset : offset + len(refs)])
-        offset += len(refs)
-    if not any(ref.strip() for refs in refs_tok for ref in refs):
-        raise ValueError(
-            "every reference is empty after tokenisation (only punctuation or blanks?); nothing to "
-            "compare against"
-        )
-    return _Tokens(tokens[:n], refs_tok)
+Corpus = tuple[Sequence[str], Sequence[Sequence[str]]]  # (one candidate per clip, references of each clip)
+
+
+def _tokenize(corpora: Sequence[Corpus], java: str) -> list[_Tokens]:
+    """PTB-tokenise the captions of every corpus in one JVM (the tokenizer works caption by caption);
+    raise ValueError if every reference of a corpus is empty afterwards."""
+    flat = [text for cands, refs in corpora for text in (*cands, *(r for clip in refs for r in clip))]
+    tokens = iter(ptb_tokenize(flat, java=java))
+    out: list[_Tokens] = []
+    for number, (cands, refs) in enumerate(corpora):
+        cands_tok = [next(tokens) for _ in cands]
+        refs_tok = [[next(tokens) for _ in clip] for clip in refs]
+        if not any(ref.strip() for clip in refs_tok for ref in clip):
+            where = f" (corpus {number})" if len(corpora) > 1 else ""
+            raise ValueError(
+                f"every reference{where} is empty after tokenisation (only punctuation or blanks?); nothing "
+                "to compare against"
+            )
+        out.append(_Tokens(cands_tok, refs_tok))
+    return out
 
 
 def _python_metrics(
@@ -256,13 +266,14 @@ def _python_metrics(
 
 
 class _JavaScorers:
-    """METEOR (a thread driving its JVM) and SPICE (its own JVM) running while Python scores.
+    """METEOR (a thread driving its JVM) and SPICE (its own JVM) running while Python scores, for every
+    tokenised corpus: METEOR scores them in turn in one JVM, SPICE all their clips in one run.
 
     Leaving the ``with`` block, however it is left, kills SPICE unless :meth:`spice` already took its
     result (the only place SPICE is killed), then waits for the METEOR thread.
     """
 
-    def __init__(self, tokens: _Tokens, java: str) -> None:
+    def __init__(self, tokens: list[_Tokens], java: str) -> None:
         """Nothing runs until :meth:`start`."""
         self._tokens = tokens
         self._java = java
@@ -290,8 +301,8 @@ class _JavaScorers:
         """Start SPICE (with these options; None: no SPICE), then METEOR with paraphrase ``table``."""
         if spice is not None:
             self._spice = SpiceProcess(
-                self._tokens.cands,
-                self._tokens.refs,
+                [c for corpus in self._tokens for c in corpus.cands],
+                [r for corpus in self._tokens for r in corpus.refs],
                 java=self._java,
                 cache_dir=spice.spice_cache_dir,
                 config=spice.spice_config,
@@ -306,43 +317,58 @@ class _JavaScorers:
         """The METEOR thread: score, keeping the result or the error (re-raised by :meth:`meteor`) and seconds."""
         try:
             with MeteorScorer(self._java, paraphrase_table=table) as scorer:
-                self._meteor_out["result"] = scorer.score(self._tokens.cands, self._tokens.refs)
+                self._meteor_out["result"] = [scorer.score(t.cands, t.refs) for t in self._tokens]
         except BaseException as err:  # re-raised in the main thread
             self._meteor_out["error"] = err
         self._meteor_out["seconds"] = time.perf_counter() - started
 
-    def meteor(self) -> tuple[tuple[float, list[float]], float]:
-        """Wait for METEOR: ((corpus, per clip), seconds); re-raise its error here."""
+    def meteor(self) -> tuple[list[tuple[float, list[float]]], float]:
+        """Wait for METEOR: ([(corpus, per clip) of each corpus], seconds); re-raise its error here."""
         assert self._meteor_thread is not None, "start() first"
         self._meteor_thread.join()
         if "error" in self._meteor_out:
             raise self._meteor_out["error"]
         return self._meteor_out["result"], self._meteor_out["seconds"]
 
-    def spice(self) -> tuple[float, list[float]] | None:
-        """Wait for SPICE: (corpus, per clip), None if not started; after this SPICE is never killed."""
+    def spice(self) -> list[tuple[float, list[float]]] | None:
+        """Wait for SPICE: [(corpus, per clip) of each corpus], None if not started; after this SPICE is
+        never killed. A corpus's SPICE is the mean of its clips' (pycocoevalcap's numpy mean: NaN if one
+        clip is NaN), so splitting one run's per-clip scores gives each corpus's own."""
         process, self._spice = self._spice, None
-        return None if process is None else process.result()
+        if process is None:
+            return None
+        _, per_clip = process.result()
+        out: list[tuple[float, list[float]]] = []
+        start = 0
+        for corpus in self._tokens:
+            clips = per_clip[start : start + len(corpus.cands)]
+            start += len(clips)
+            out.append((float(np.mean(np.array(clips))), clips))
+        return out
 
 
 def _run_scorers(
-    tokens: _Tokens, java: str, options: ScoringOptions, run_spice: bool, timings: dict[str, float]
-) -> _Results:
-    """Every scorer on the tokenised corpus (METEOR and SPICE in the background); seconds into ``timings``."""
+    tokens: list[_Tokens], java: str, options: ScoringOptions, run_spice: bool, timings: dict[str, float]
+) -> list[_Results]:
+    """Every scorer on each tokenised corpus (METEOR and SPICE in the background); seconds (summed over
+    the corpora) into ``timings``."""
     with tempfile.TemporaryDirectory(prefix="clipaac-metrics-") as tmp, _JavaScorers(tokens, java) as jvm:
         t0 = time.perf_counter()
-        table = _meteor_table(tokens.cands, tokens.refs, Path(tmp)) if options.prune_meteor else None
+        cands = [c for corpus in tokens for c in corpus.cands]
+        refs = [r for corpus in tokens for r in corpus.refs]
+        table = _meteor_table(cands, refs, Path(tmp)) if options.prune_meteor else None  # all corpora's words
         timings["meteor_table"] = time.perf_counter() - t0
         jvm.start(table, options if run_spice else None)
-        python_scores, python_clips, python_timings = _python_metrics(tokens)
-        timings.update(python_timings)
+        python = [_python_metrics(corpus) for corpus in tokens]
+        for key in python[0][2]:
+            timings[key] = sum(timed[key] for _, _, timed in python)
         meteor, timings["meteor"] = jvm.meteor()
-        spice = None
+        spice: list[Any] = [None] * len(tokens)
         if run_spice:
             t0 = time.perf_counter()
-            spice = jvm.spice()
+            spice = jvm.spice() or spice
             timings["spice"] = time.perf_counter() - t0
-    return _Results(python_scores, python_clips, meteor, spice)
+    return [_Results(scores, clips, m, sp) for (scores, clips, _), m, sp in zip(python, meteor, spice, strict=True)]
 
 
 def _modern(tokens: _Tokens, results: _Results, options: ScoringOptions) -> dict[str, Any]:
@@ -402,26 +428,47 @@ def evaluate_captions_timed(
 
     ``options``: a :class:`ScoringOptions` (default: ``ScoringOptions()``).
     """
+    (scores,), timings = evaluate_corpora_timed([(candidates, references)], per_clip=per_clip, options=options)
+    return scores, timings
+
+
+def evaluate_corpora_timed(
+    corpora: Sequence[Corpus], *, per_clip: bool = False, options: ScoringOptions | None = None
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """:func:`evaluate_corpora` with :class:`ScoringOptions`, plus the seconds of each step summed over
+    the corpora (the keys of :func:`evaluate_captions_timed`)."""
     start = time.perf_counter()
     opts = options if options is not None else ScoringOptions()
     if opts.modern not in ("auto", True, False):
         raise ValueError(f"modern must be 'auto', True or False, got {opts.modern!r}")
-    _check_inputs(candidates, references)
+    if not corpora:
+        raise ValueError("no corpora to evaluate: give at least one (candidates, references) pair")
+    for number, (candidates, references) in enumerate(corpora):
+        try:
+            _check_inputs(candidates, references)
+        except (TypeError, ValueError) as err:
+            if len(corpora) == 1:
+                raise
+            raise type(err)(f"corpus {number}: {err}") from None
     java_path = find_java(opts.java)
     run_spice = _want_spice(opts.spice, opts.spice_cache_dir)
-    tokens = _tokenize(candidates, references, java_path)
+    tokens = _tokenize(corpora, java_path)
     timings: dict[str, float] = {"tokenize": time.perf_counter() - start}
     results = _run_scorers(tokens, java_path, opts, run_spice, timings)
-    scores = _assemble(results, per_clip)
+    t0 = time.perf_counter()
+    out = []
+    for corpus, result in zip(tokens, results, strict=True):
+        scores = _assemble(result, per_clip)
+        if opts.modern is not False:
+            clips = scores.pop("per_clip", None)
+            scores.update(_modern(corpus, result, opts))
+            if clips is not None:
+                scores["per_clip"] = clips
+        out.append(scores)
     if opts.modern is not False:
-        t0 = time.perf_counter()
-        clips = scores.pop("per_clip", None)
-        scores.update(_modern(tokens, results, opts))
-        if clips is not None:
-            scores["per_clip"] = clips
         timings["modern"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
-    return scores, timings
+    return out, timings
 
 
 def evaluate_captions(
@@ -460,3 +507,23 @@ def evaluate_captions(
     options = ScoringOptions(spice=spice, java=java, modern=modern)
     scores, _ = evaluate_captions_timed(candidates, references, per_clip=per_clip, options=options)
     return scores
+
+
+def evaluate_corpora(
+    corpora: Sequence[Corpus],
+    *,
+    per_clip: bool = False,
+    spice: bool | Literal["auto"] = "auto",
+    java: str | os.PathLike[str] | None = None,
+    modern: bool | Literal["auto"] = "auto",
+) -> list[dict[str, Any]]:
+    """:func:`evaluate_captions` of each ``(candidates, references)`` corpus, in order, with one JVM per
+    tool for all of them: the same scores as one call per corpus, without a JVM start (about a second,
+    several for SPICE) per corpus. Each corpus is scored on its own: its CIDEr-D document frequencies
+    come from its own references. A malformed corpus raises before anything runs, naming its index.
+
+    Used where one test set is scored many times, e.g. each reference held out in turn
+    (:func:`clipaac_lib.experiments.compute_baselines`). Notebook: ``notebooks/04_metrics.ipynb``.
+    """
+    options = ScoringOptions(spice=spice, java=java, modern=modern)
+    return evaluate_corpora_timed(corpora, per_clip=per_clip, options=options)[0]
