@@ -259,7 +259,7 @@ def test_spider_max_asks_for_no_model_based_metric(monkeypatch: pytest.MonkeyPat
     from clipaac_lib.metrics import multi_candidates
 
     calls: list[dict] = []
-    monkeypatch.setattr(multi_candidates, "evaluate_captions", _recorder(calls))
+    monkeypatch.setattr(multi_candidates, "evaluate_corpora", _corpora_recorder(calls))
     assert multi_candidates.spider_max([["a0", "a1"], ["b0", "b1"]], [["r"], ["s"]]) == 0.5
     assert len(calls) == 2 and all(kwargs.get("modern") is False for kwargs in calls)
 

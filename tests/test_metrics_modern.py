@@ -215,19 +215,22 @@ def test_spider_max_scores_each_rank_as_a_corpus(monkeypatch: pytest.MonkeyPatch
     calls = []
     by_rank = {("a0", "b0"): [0.1, 0.8], ("a1", "b1"): [0.6, 0.2]}  # per-clip SPIDEr of each rank, by hand
 
-    def fake_evaluate(candidates, references, *, per_clip: bool, spice, java, modern):
-        calls.append(tuple(candidates))
-        values = by_rank[tuple(candidates)]
-        return {"spider": sum(values) / len(values), "per_clip": {"spider": values}}
+    def fake_evaluate(corpora, *, per_clip: bool, spice, java, modern):
+        scored = []
+        for candidates, _ in corpora:
+            calls.append(tuple(candidates))
+            values = by_rank[tuple(candidates)]
+            scored.append({"spider": sum(values) / len(values), "per_clip": {"spider": values}})
+        return scored
 
-    monkeypatch.setattr(multi_candidates, "evaluate_captions", fake_evaluate)
+    monkeypatch.setattr(multi_candidates, "evaluate_corpora", fake_evaluate)
     refs = [["r"], ["s"]]
     assert spider_max([["a0", "a1"], ["b0", "b1"]], refs) == pytest.approx((0.6 + 0.8) / 2)
     assert calls == [("a0", "b0"), ("a1", "b1")]  # the j-th candidates of all clips together
     with pytest.raises(ValueError, match="same number"):
         spider_max([["a0", "a1"], ["b0"]], refs)
-    monkeypatch.setattr(multi_candidates, "evaluate_captions",
-                        lambda *a, **k: {"spider": None, "per_clip": {}})
+    monkeypatch.setattr(multi_candidates, "evaluate_corpora",
+                        lambda corpora, **k: [{"spider": None, "per_clip": {}} for _ in corpora])
     assert spider_max([["a0"], ["b0"]], refs) is None  # no SPICE, no SPIDEr-max
 
 

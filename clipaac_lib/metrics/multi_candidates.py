@@ -3,8 +3,9 @@
 Labbé et al., "Is my automatic audio captioning system so bad? SPIDEr-max: a metric to consider
 several caption candidates" (DCASE 2022 workshop), as aac-metrics 0.6.0 computes it
 (``functional/spider_max.py`` / ``mult_cands.py``): every clip has the same number ``k`` of candidates;
-the ``j``-th candidates of all clips are scored together (one :func:`evaluate_captions` call, so
-CIDEr-D's document frequencies come from the whole corpus, as for SPIDEr), for ``j = 1..k``; then each
+the ``j``-th candidates of all clips are scored together (one corpus, so CIDEr-D's document frequencies
+come from the whole test set, as for SPIDEr), for ``j = 1..k``, the ``k`` corpora in one
+:func:`~clipaac_lib.metrics.evaluate_corpora` call (one SPICE run, not ``k``); then each
 clip keeps its best per-clip SPIDEr and SPIDEr-max is the mean over clips
 (:func:`~clipaac_lib.metrics.modern.max_over_candidates`). Needs SPICE, like SPIDEr.
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from clipaac_lib.metrics.modern import max_over_candidates
-from clipaac_lib.metrics.scoring import evaluate_captions
+from clipaac_lib.metrics.scoring import evaluate_corpora
 
 __all__ = ["spider_max"]
 
@@ -44,11 +45,10 @@ def spider_max(
             f"every clip needs the same number (>= 1) of candidates, got {sorted(counts)}: "
             "SPIDEr-max scores the j-th candidates of all clips together"
         )
-    per_rank: list[list[float]] = []
-    for j in range(counts.pop()):
-        scores = evaluate_captions([c[j] for c in mult_candidates], references, per_clip=True,
-                                   spice=spice, java=java, modern=False)  # SPIDEr needs no model-based metric
-        if scores["spider"] is None:
-            return None
-        per_rank.append(scores["per_clip"]["spider"])
+    ranks = [([c[j] for c in mult_candidates], references) for j in range(counts.pop())]
+    scored = evaluate_corpora(ranks, per_clip=True, spice=spice, java=java,
+                              modern=False)  # SPIDEr needs no model-based metric
+    if any(scores["spider"] is None for scores in scored):
+        return None
+    per_rank = [scores["per_clip"]["spider"] for scores in scored]
     return max_over_candidates([list(clip) for clip in zip(*per_rank, strict=True)])
