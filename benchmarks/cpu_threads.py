@@ -15,7 +15,9 @@ clips, stopped after it: no evaluation) for each thread policy in ``--modes`` be
 
 Policies: ``cpu_threads`` "torch" (its two threads), "1", "auto" (the governor,
 :class:`clipaac_lib.common.threads.ThreadGovernor`), each optionally with ``+passive``
-(``OMP_WAIT_POLICY=PASSIVE``: OpenMP threads sleep instead of spinning while they wait).
+(``OMP_WAIT_POLICY=PASSIVE``: OpenMP threads sleep instead of spinning while they wait) or ``+spin=N``
+(``GOMP_SPINCOUNT=N``: torch's libgomp threads spin ``N`` times before they sleep; libgomp's default is
+300 000, ``PASSIVE`` is 0).
 Neighbours: ``none``; ``nice`` (a ``nice -n 19`` busy loop started by this benchmark, in its session);
 ``busy`` (a normal-priority busy loop); ``nice-session`` (a ``nice -n 19`` busy loop in a session of its
 own, as a program started from another terminal or by ``make`` is); ``tests-nice-session`` (a ``nice -n
@@ -105,12 +107,26 @@ NEIGHBOURS = {
 }
 
 
-def train_cell(mode: str, beside: str, clips: int) -> float:
-    """Training seconds of one epoch on ``clips`` clips with policy ``mode`` beside neighbour ``beside``."""
+def wait_env(parts: list[str]) -> dict[str, str]:
+    """The OpenMP wait settings of a mode's ``+`` parts: ``passive`` and ``spin=N`` (module docstring)."""
+    env: dict[str, str] = {}
+    for part in parts:
+        if part == "passive":
+            env["OMP_WAIT_POLICY"] = "PASSIVE"
+        elif part.startswith("spin=") and part[5:].isdigit():
+            env["GOMP_SPINCOUNT"] = part[5:]
+        else:
+            raise SystemExit(f"unknown policy part {part!r}: use passive or spin=N")
+    return env
+
+
+def train_cell(mode: str, beside: str, clips: int, limit: float | None = None) -> float | None:
+    """Training seconds of one epoch on ``clips`` clips with policy ``mode`` beside neighbour ``beside``;
+    None when the run is still going after ``limit`` seconds (it is stopped there)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    threads, _, wait = mode.partition("+")
+    threads, *waits = mode.split("+")
     code = TRAIN.format(repo=os.path.dirname(here), clips=clips, mode=threads)
-    env = {**os.environ, **({"OMP_WAIT_POLICY": "PASSIVE"} if wait == "passive" else {})}
+    env = {**os.environ, **wait_env(waits)}
     neighbour = NEIGHBOURS[beside]
     proc = None
     if neighbour is not None:
@@ -119,7 +135,11 @@ def train_cell(mode: str, beside: str, clips: int) -> float:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(3.0)  # let it get going (the test run imports torch first)
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        try:
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                 env=env, timeout=limit)
+        except subprocess.TimeoutExpired:
+            return None
         return float(out.stdout.strip().splitlines()[-1])
     finally:
         if proc is not None:
@@ -130,14 +150,19 @@ def train_cell(mode: str, beside: str, clips: int) -> float:
             proc.wait()
 
 
-def train_table(modes: list[str], besides: list[str], clips: int) -> None:
-    """Print the ``--train`` table: seconds per cell and the ratio to the same policy alone."""
+def train_table(modes: list[str], besides: list[str], clips: int, max_ratio: float) -> None:
+    """Print the ``--train`` table: seconds per cell and the ratio to the same policy alone. A cell still
+    running after ``max_ratio`` times its policy's time alone is stopped and shown as a lower bound."""
     print("| cpu_threads | " + " | ".join(besides) + " |")
     print("|---|" + "---|" * len(besides))
     for mode in modes:
         cells, alone = [], None
         for beside in besides:
-            seconds = train_cell(mode, beside, clips)
+            limit = max_ratio * alone + 15 if alone else None  # + 15 s: the process's start and imports
+            seconds = train_cell(mode, beside, clips, limit)
+            if seconds is None:
+                cells.append(f"stopped at {limit:.0f} s (about > {max_ratio:g}x)")
+                continue
             alone = seconds if beside == "none" else alone
             cells.append(f"{seconds:.1f} s" + (f" ({seconds / alone:.2f}x)" if alone and beside != "none" else ""))
         print(f"| {mode} | " + " | ".join(cells) + " |", flush=True)
@@ -154,12 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="torch,torch+passive,1,auto,auto+passive",
                         help="--train: thread policies (cpu_threads, optionally +passive)")
     parser.add_argument("--beside", default=",".join(NEIGHBOURS), help="--train: neighbours, " + ", ".join(NEIGHBOURS))
+    parser.add_argument("--max-ratio", type=float, default=6.0,
+                        help="--train: stop a cell after this many times its policy's time alone (put 'none' first)")
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()[0]:.2f}; cores: {os.cpu_count()}")
     if args.train:
         autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
         print(f"autogroup scheduling: {autogroup.read_text().strip() if autogroup.exists() else 'n/a'}")
-        train_table(args.modes.split(","), args.beside.split(","), args.clips)
+        train_table(args.modes.split(","), args.beside.split(","), args.clips, args.max_ratio)
         return 0
     print("| threads | wait policy | busy neighbours | ms/step |")
     print("|---|---|---|---|")

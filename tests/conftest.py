@@ -58,12 +58,35 @@ def tiny_clotho(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def meteor_index() -> Path:
+    """The ``meteor`` folder of the user cache (``~/.cache/clipaac``, or ``$CLIPAAC_CACHE`` as the session
+    starts) holding METEOR's paraphrase index, built there first if missing (about 20 s; it depends on
+    pycocoevalcap's table only). Private caches link to it (:func:`share_meteor_index`) instead of
+    building one each: four builds took 80 s of a test run. Building the index is tested in
+    tests/test_metrics.py."""
+    from clipaac_lib.common import cache_dir
+    from clipaac_lib.metrics.paraphrase import load_index
+
+    folder = cache_dir() / "meteor"
+    load_index(folder=folder / "paraphrase-en")
+    return folder
+
+
+def share_meteor_index(cache: Path, meteor: Path) -> None:
+    """Let the private cache ``cache`` use the session's METEOR index (:func:`meteor_index`)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "meteor").symlink_to(meteor, target_is_directory=True)
+
+
 @pytest.fixture
-def one_thread_private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """``CLIPAAC_CACHE`` in the test's own folder, and torch on one thread (tiny ops on a shared machine:
-    one thread is faster and steadier); both restored afterwards."""
+def one_thread_private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, meteor_index: Path):
+    """``CLIPAAC_CACHE`` in the test's own folder (METEOR's index shared, :func:`meteor_index`), and torch
+    on one thread (tiny ops on a shared machine: one thread is faster and steadier); both restored
+    afterwards."""
     import torch
 
+    share_meteor_index(tmp_path / "cache", meteor_index)
     monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -81,11 +104,14 @@ def unit_vectors(degrees: list[float]) -> torch.Tensor:
 
 
 @pytest.fixture(scope="session")
-def wheel_install(tmp_path_factory: pytest.TempPathFactory) -> WheelInstall:
-    """The built wheel installed alone into a folder, built once per session for every module using it."""
+def wheel_install(tmp_path_factory: pytest.TempPathFactory, meteor_index: Path) -> WheelInstall:
+    """The built wheel installed alone into a folder, built once per session for every module using it;
+    its notebooks' cache shares the session's METEOR index."""
     from tests.test_notebooks import install_wheel
 
-    return install_wheel(tmp_path_factory)
+    install = install_wheel(tmp_path_factory)
+    share_meteor_index(install.cache, meteor_index)
+    return install
 
 
 @pytest.fixture(scope="session")

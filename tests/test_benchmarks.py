@@ -58,7 +58,7 @@ def test_step_levers_combines_variants_and_prints_a_row_each(capsys: pytest.Capt
         "audio": {"hop_length": 360}, "seconds": 3.0, "freeze_text_embedding": True, "compile": False}
     assert bench.parse_variant("stem=8+compile", 4.5) == {
         "audio": {"stem_width": 8}, "seconds": 4.5, "freeze_text_embedding": False, "compile": True}
-    variants = ["base", "hop=480+text-embedding-frozen", "stem=8", "seconds=0.25"]
+    variants = ["base", "hop=480+text-embedding-frozen", "stem=8+seconds=0.25"]  # one process each
     assert bench.main(["--variants", ",".join(variants), "--steps", "1", "--seconds", "0.5"]) == 0
     out = capsys.readouterr().out
     rows = {r[0]: r for r in _rows(out)}
@@ -66,7 +66,7 @@ def test_step_levers_combines_variants_and_prints_a_row_each(capsys: pytest.Capt
     for _, ms, _, gflop, rate in rows.values():
         assert float(ms) > 0 and float(gflop) > 0
         assert float(rate) == pytest.approx(float(gflop) / (float(ms) / 1000), rel=0.1, abs=1)
-    # coarser frames, a narrower stem and shorter clips each do less arithmetic than the base step
+    # coarser frames (with the embedding's gradient gone), a narrower stem on shorter clips: less arithmetic
     assert all(float(rows[v][3]) < float(rows["base"][3]) for v in variants[1:])
     assert re.search(r"first step \(compilation included\): base \d+\.\d s", out)
     with pytest.raises(SystemExit, match="unknown variant part 'stride=2'"):
@@ -110,3 +110,12 @@ def test_plateau_scores_the_system_it_trains_and_reprints_from_its_run_folder(
     assert again[:4] == row[:4]
     with pytest.raises(SystemExit, match="must be positive"):
         bench.main(["--every", "0"])
+
+
+def test_cpu_threads_wait_parts_become_openmp_settings() -> None:
+    wait_env = _script("cpu_threads").wait_env
+    assert wait_env([]) == {}
+    assert wait_env(["passive"]) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert wait_env(["spin=10000"]) == {"GOMP_SPINCOUNT": "10000"}
+    with pytest.raises(SystemExit, match="unknown policy part 'spin=lots'"):
+        wait_env(["spin=lots"])

@@ -9,11 +9,13 @@ with a mirror would: ``CLIPAAC_CLOTHO_URL`` + ``CLIPAAC_CLOTHO_CHECKSUMS`` (an `
 and ``CLIPAAC_WEIGHTS_URL`` + ``CLIPAAC_WEIGHTS_CHECKSUMS`` (a ``name sha256`` table). Nothing is
 downloaded by hand: the notebook's first use of the data downloads, verifies, extracts and caches it.
 
-Notebook 05 runs in smoke mode (8 training clips cut to 2 s, one epoch of one step of 8 pairs with
-``epoch_captions="one"``, 2 test clips, Java caption metrics on). Notebook 06 then runs one system
-(``systems="4"``, Table 1, one seed) on the same cache: nothing is downloaded again (the server's
-request log), one more training run. (Running notebook 05 a second time to see its run reused cost
-about 35 s on 2 cores; a finished run's reuse is tested in ``tests/test_train_run.py``.)
+Notebook 05 runs in smoke mode (8 training clips cut to 2 s, one epoch of 8 pairs per step, 2 test
+clips, Java caption metrics on). Notebook 06 then runs one system (``systems="4"``, Table 1, one seed) on
+the same cache: nothing is downloaded again (the server's request log), and nothing is trained again
+either: notebook 05's defaults are system 4's configuration (the same run hash), so notebook 06 records
+the finished run, as a Colab user who trained in notebook 05 first sees it. (Training it a second time
+cost about 45 s on 2 cores, and running notebook 05 twice about 35 s; a finished run's reuse is also
+tested in ``tests/test_train_run.py``.)
 That test is ``slow``; the quick ones below check the mirror settings' joints alone (checksum tables,
 the one-line errors of a failed download, a mirror's weights counted as present).
 
@@ -43,6 +45,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from tests.conftest import share_meteor_index
 from tests.http_server import serve
 from tests.test_notebooks import REPO, WheelInstall
 
@@ -227,12 +230,12 @@ def _check_run(run: Path, mirror: dict, epoch_captions: str) -> dict:
 
 @pytest.mark.slow
 def test_notebooks_05_and_06_on_clotho_with_the_paper_model(mirror: dict, wheel_install: WheelInstall,
-                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            meteor_index: Path) -> None:
     cache, server = tmp_path / "cache", mirror["server"]
+    share_meteor_index(cache, meteor_index)  # built once per session (tests/conftest.py)
     server.requests.clear()
-    params = {"dataset": "clotho", "model_config": "paper", "device": "cpu", "smoke": True,
-              "epoch_captions": "one"}
+    params = {"dataset": "clotho", "model_config": "paper", "device": "cpu", "smoke": True}
     first = run_notebook("05_train.ipynb", params, wheel_install, cache, mirror["env"], tmp_path / "one",
                          monkeypatch)
 
@@ -250,23 +253,21 @@ def test_notebooks_05_and_06_on_clotho_with_the_paper_model(mirror: dict, wheel_
         assert rate == RATE and len(wav) == int(clips[0][1] * RATE)
     assert _sha256(cache / "weights" / WEIGHTS_NAME) == mirror["sha256"]
     (run,) = _runs(cache)
-    _check_run(run, mirror, "one")
+    _check_run(run, mirror, "all")
     assert "reused: False" in _text(first)
     before = len(server.requests)
 
-    # notebook 06 with one system (4, the reference) and one seed: no download, its own run
+    # notebook 06 with one system (4, the reference) and one seed: no download, notebook 05's run recorded
     ablation = {"dataset": "clotho", "model_config": "paper", "device": "cpu", "smoke": True, "seeds": 1,
                 "run_tables": "1", "systems": "4"}
     sixth = run_notebook("06_ablations.ipynb", ablation, wheel_install, cache, mirror["env"], tmp_path / "six",
                          monkeypatch)
     assert len(server.requests) == before, server.requests[before:]
-    (new,) = set(_runs(cache)) - {run}
-    _check_run(new, mirror, "all")
+    assert _runs(cache) == [run] and "have no record: training them" not in _text(sixth)  # nothing trained
     record = json.loads((cache / "results" / "system04-seed0.json").read_text(encoding="utf-8"))
-    run_hash = json.loads((Path(new) / "config.json").read_text(encoding="utf-8"))["run_hash"]
+    run_hash = json.loads((Path(run) / "config.json").read_text(encoding="utf-8"))["run_hash"]
     assert record["run_hash"] == run_hash and record["clips"] and record["metrics"]
     assert not list((cache / "results").glob("system0[1-3]-*.json"))  # one system only
-    assert "1 run(s) have no record: training them" in _text(sixth)
 
 
 # ------------------------------------------------------------------ the joints alone (quick)

@@ -33,6 +33,20 @@ def test_threads_follow_the_free_cores():
     assert [t for _, t in gov.history] == [2, 1, 2, 1]
 
 
+def test_the_ceiling_is_torch_s_count_when_the_governor_starts(monkeypatch):
+    """A process that chose one thread (the grid's workers, the tests) keeps one: the governor gives back
+    only what neighbours take, never more than torch had."""
+    import torch
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    clock, chosen = Clock(), []
+    gov = ThreadGovernor(every_s=5, clock=lambda: clock.t, own_cpu=lambda: clock.own, busy=lambda: clock.busy,
+                         set_threads=chosen.append)
+    assert gov.cores == 1 and gov.threads == 1
+    clock.advance(6, own_cores=1, other_cores=0)  # alone on a machine of several cores: still one
+    assert gov.update() == 1 and chosen == []
+
+
 def test_without_proc_stat_nothing_changes(tmp_path):
     assert busy_cpu_seconds(tmp_path / "missing") is None
     clock, chosen = Clock(), []
@@ -63,7 +77,8 @@ def test_train_config_cpu_threads():
     for bad in ("0", "two", "", "-1"):
         with pytest.raises(ConfigError, match="cpu_threads"):
             TrainConfig(cpu_threads=bad).validate()
-    assert TrainConfig(cpu_threads="auto").run_hash() == TrainConfig().run_hash()  # not part of the run
+    assert TrainConfig().cpu_threads == "auto"  # the default (benchmarks/README.md, thread policies)
+    assert TrainConfig(cpu_threads="torch").run_hash() == TrainConfig().run_hash()  # not part of the run
     before = torch.get_num_threads()
     try:
         assert isinstance(_cpu_threads(TrainConfig(cpu_threads="auto"), torch.device("cpu")), ThreadGovernor)

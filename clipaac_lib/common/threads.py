@@ -5,13 +5,17 @@ neighbour the small model's training step went from 133 ms to 831 ms (6x), while
 unaffected (237 ms; ``benchmarks/cpu_threads.py``, table in ``benchmarks/README.md``). A
 :class:`ThreadGovernor` samples, every ``every_s`` seconds, how much CPU the *other* processes used
 (``/proc/stat``'s busy time minus this process's own CPU time) and sets ``torch.set_num_threads`` to
-the cores they left free (at least 1, at most the cores this process may use). Where ``/proc/stat``
-is missing (not Linux) it leaves the threads alone.
+the cores they left free (at least 1, at most the threads torch had when it started, and never more than
+the cores this process may use: it only gives back what neighbours take). Where ``/proc/stat`` is
+missing (not Linux) it leaves the threads alone.
 
-Changing the thread count can change floating-point summation order, so a run trained under a
-governor is reproducible to rounding, not bit for bit: ``TrainConfig(cpu_threads="auto")`` opts in; the
-default keeps torch's own count. Notebook: ``notebooks/05_train.ipynb`` (the recipe), developer notes in
-``DEVELOPING.md``.
+Changing the thread count can change floating-point summation order, so a run trained while
+neighbours came and went is reproducible to rounding, not bit for bit (on a quiet machine it keeps
+torch's count throughout). ``TrainConfig(cpu_threads="auto")`` is the default since 2026-12-07: beside a
+busy program it cost 1.6-1.8 times the time alone where torch's own two spinning threads cost 3.3 times
+and over 5 times (``benchmarks/README.md``, "Thread policies beside other programs"); a fixed count
+(``"1"``, what the ablation grid's workers use) is bit-reproducible. Notebook:
+``notebooks/05_train.ipynb`` (the recipe), developer notes in ``DEVELOPING.md``.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ class ThreadGovernor:
                  clock: Callable[[], float] = time.monotonic, own_cpu: Callable[[], float] = time.process_time,
                  busy: Callable[[], float | None] = busy_cpu_seconds,
                  set_threads: Callable[[int], None] = torch.set_num_threads) -> None:
-        self.cores = cores or usable_cores()
+        self.cores = cores or min(usable_cores(), torch.get_num_threads())  # the ceiling
         self.every_s = every_s
         self._clock, self._own, self._busy, self._set = clock, own_cpu, busy, set_threads
         self.threads = min(torch.get_num_threads(), self.cores)

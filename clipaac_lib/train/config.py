@@ -207,10 +207,11 @@ class TrainConfig:
                                     "free core up to 8", hashed=False)
     compile: bool = _knob(False, "torch.compile the ResNeXt stages (for CUDA; pair with fixed_length, since "
                           "every new batch shape compiles again)", hashed=False)
-    cpu_threads: str = _knob("torch", "intra-op threads when training on a CPU: 'torch' (its default), 'auto' "
-                             "(follow the cores other processes leave free, sampled every 5 s; a busy "
-                             "neighbour then costs its share instead of a 6x slowdown, results equal to "
-                             "rounding) or a number such as '1'", hashed=False)
+    cpu_threads: str = _knob("auto", "intra-op threads when training on a CPU: 'auto' (torch's count, lowered "
+                             "to the cores other processes leave free, sampled every 5 s: a busy neighbour "
+                             "costs its share, not the 3x and more of torch's spin-waiting threads; results equal "
+                             "to rounding), 'torch' (its count, fixed) or a number such as '1' "
+                             "(bit-reproducible)", hashed=False)
     progress: bool = _knob(True, "show progress bars", hashed=False)
     smoke: bool = _knob(False, "shrink everything to a seconds-long end-to-end check", hashed=False)
 
