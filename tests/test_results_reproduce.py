@@ -67,8 +67,9 @@ def test_the_reference_run_retrained_from_an_empty_cache_follows_its_record(tmp_
     config = TrainConfig.from_dict(record.config)
     assert config.run_hash() == record.run_hash, "the record's configuration no longer hashes the same"
     monkeypatch.setenv("CLIPAAC_CACHE", str(tmp_path / "cache"))  # nothing reused: data, encoders, run
-    threads = str(record.provenance.get("threads") or 1)  # the record's thread count: the closest sums
-    result = train(config.replace(progress=False, cpu_threads=threads), stop_after_epoch=EPOCHS)
+    # torch's two threads, not the record's one: about 35 s less on 2 cores, and the sums then differ from
+    # the record's in the last digits only (the tolerance below is the seeds' spread)
+    result = train(config.replace(progress=False, cpu_threads="torch"), stop_after_epoch=EPOCHS)
     assert result.epochs_completed == EPOCHS and not result.finished
     ours = float(result.history[EPOCHS - 1]["test_caption_nll"])
     theirs = _loss_at(record, EPOCHS)
