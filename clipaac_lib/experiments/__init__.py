@@ -11,7 +11,9 @@
 - :mod:`~clipaac_lib.experiments.curves`: the grid's validation curves and batch size at equal steps;
 - :mod:`~clipaac_lib.experiments.parallel`: independent runs in one-thread worker processes;
 - :mod:`~clipaac_lib.experiments.intervals` and :mod:`~clipaac_lib.experiments.paired`: each finding
-  decided seed by seed, with a 95 % interval, a label and the design's detectable effect.
+  decided seed by seed, with a 95 % interval, a label and the design's detectable effect;
+- :mod:`~clipaac_lib.experiments.scarcity`: the caption-scarcity sweep's jobs and pilot rule (issue 31's
+  design in ``results/README.md``).
 
 It sits above ``train`` (it calls :func:`clipaac_lib.train.train`) and below the command line.
 Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablations.ipynb``.
@@ -87,10 +89,28 @@ from clipaac_lib.experiments.parallel import default_workers, expected_minutes, 
 from clipaac_lib.experiments.provenance import code_fingerprint, describe_provenance, provenance
 from clipaac_lib.experiments.records import RunRecord, read_records, write_record
 from clipaac_lib.experiments.report import event_coverage, run_baselines, run_verdicts
+from clipaac_lib.experiments.scarcity import (
+    PILOT_SHARE,
+    SIZES,
+    TENFOLD_CORPUS,
+    TENFOLD_SIZES,
+    epochs_for,
+    pilot_moves,
+    scarcity_jobs,
+    tenfold_jobs,
+)
 from clipaac_lib.experiments.shipped import installed_ref, shipped_results_dir
 from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks
 
 __all__ = [
+    "PILOT_SHARE",
+    "SIZES",
+    "TENFOLD_CORPUS",
+    "TENFOLD_SIZES",
+    "epochs_for",
+    "pilot_moves",
+    "scarcity_jobs",
+    "tenfold_jobs",
     "CLOTHO_YARDSTICKS",
     "CURVE_COLUMNS",
     "findings_tables",

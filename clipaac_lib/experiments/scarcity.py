@@ -1,0 +1,88 @@
+"""The caption-scarcity sweep (issue 31): Table 1's systems on fewer training clips, at equal optimiser steps.
+
+The design was fixed in ``results/README.md`` before any of its runs. This module builds its jobs and
+its pilot rule:
+
+- :func:`scarcity_jobs`: systems 1-4 with their Table 1 settings at each size of :data:`SIZES`, for the
+  epochs of :func:`epochs_for` (the optimiser steps of the full set's 12 epochs). The full-set cell is
+  the grid's own job (same configuration, same ``run_hash``, so the grid's records answer it); the
+  others carry the tag ``clipsK``.
+- :func:`tenfold_jobs`: systems 2 and 4 with encoders pretrained on a corpus ten times the default
+  (:data:`TENFOLD_CORPUS`, through ``pretrain_overrides``), at :data:`TENFOLD_SIZES`; tag
+  ``clipsK-corpus10x``.
+- :func:`pilot_moves`: the pilot rule. A pilot (seed 0 of systems 1 and 4 at a size) whose last quarter of
+  epochs moves its test caption loss by more than :data:`PILOT_SHARE` of its change since epoch 1 doubles
+  that size's epochs, once.
+
+Notebook: ``notebooks/06_ablations.ipynb`` (the grid whose records the full-set cells reuse).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from clipaac_lib.experiments.ablations import GRID_RECIPE, Job, select_systems, table1_jobs
+
+__all__ = ["PILOT_SHARE", "SIZES", "TENFOLD_CORPUS", "TENFOLD_SIZES", "epochs_for", "pilot_moves",
+           "scarcity_jobs", "tenfold_jobs"]
+
+#: Training-set sizes of the sweep (``limit_train_clips``): 1/8, 1/4, 1/2 and all of the 300 clips.
+SIZES: tuple[int, ...] = (38, 75, 150, 300)
+#: The full training split of the synthetic set (the grid's ``limit_train_clips=None``).
+FULL_SET = 300
+#: The sizes that also get the tenfold pretraining corpus.
+TENFOLD_SIZES: tuple[int, ...] = (38, 300)
+#: ``pretrain_overrides`` of the tenfold corpus (the default corpus has 800 clips).
+TENFOLD_CORPUS: dict[str, Any] = {"corpus": {"clips": 8000}}
+#: The pilot rule's threshold: the last quarter's move as a share of the change since epoch 1.
+PILOT_SHARE = 0.03
+
+
+def epochs_for(clips: int, *, doubled: bool = False) -> int:
+    """The epochs of a ``clips``-clip cell: the optimiser steps of the full set's 12 epochs
+    (12 x 300 / clips, rounded: 95, 48, 24, 12), twice that when the pilot rule ``doubled`` it."""
+    if clips < 1 or clips > FULL_SET:
+        raise ValueError(f"clips must be between 1 and {FULL_SET}, got {clips}")
+    epochs = round(GRID_RECIPE["num_epochs"] * FULL_SET / clips)
+    return 2 * epochs if doubled else epochs
+
+
+def _cell(job: Job, clips: int, epochs: int, tag: str, extra: dict[str, Any] | None = None) -> Job:
+    """``job`` on ``clips`` training clips for ``epochs`` epochs: the grid's own (untagged) job where that
+    is what it is (all clips, the grid's epochs, nothing ``extra``), else a job tagged ``tag``."""
+    params = {**job.params, **(extra or {}), "num_epochs": epochs,
+              "limit_train_clips": None if clips == FULL_SET else clips}
+    grid_cell = clips == FULL_SET and epochs == GRID_RECIPE["num_epochs"] and not extra
+    return Job(job.system, params, tag="" if grid_cell else tag)
+
+
+def scarcity_jobs(sizes: Sequence[int] = SIZES, systems: str | int = "1,2,3,4", *,
+                  doubled: Sequence[int] = (), **common: Any) -> list[Job]:
+    """Item 1 of the sweep: Table 1's ``systems`` at each of ``sizes`` (the sizes in ``doubled`` with
+    twice the epochs, by the pilot rule), with the ``common`` settings of notebook 6's grid."""
+    base = select_systems(table1_jobs(**common), systems)
+    return [_cell(job, clips, epochs_for(clips, doubled=clips in doubled), f"clips{clips}")
+            for clips in sizes for job in base]
+
+
+def tenfold_jobs(sizes: Sequence[int] = TENFOLD_SIZES, *, doubled: Sequence[int] = (), **common: Any) -> list[Job]:
+    """Item 2: systems 2 and 4 with the tenfold pretraining corpus (:data:`TENFOLD_CORPUS`) at ``sizes``."""
+    base = select_systems(table1_jobs(**common), "2,4")
+    return [_cell(job, clips, epochs_for(clips, doubled=clips in doubled), f"clips{clips}-corpus10x",
+                  {"pretrain_overrides": TENFOLD_CORPUS})
+            for clips in sizes for job in base]
+
+
+def pilot_moves(losses: Sequence[float]) -> bool:
+    """The pilot rule on a pilot's test caption loss per epoch (epoch 1 first): True when its last quarter
+    of epochs moves it by more than :data:`PILOT_SHARE` of its change since epoch 1 (then the size's
+    epochs double). The last quarter's move is from the epoch before it to the last epoch."""
+    values = [float(v) for v in losses]
+    if len(values) < 4 or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"the pilot rule needs at least 4 finite epochs, got {values}")
+    quarter = max(1, len(values) // 4)
+    total = values[-1] - values[0]
+    move = values[-1] - values[-1 - quarter]
+    return abs(move) > PILOT_SHARE * abs(total)

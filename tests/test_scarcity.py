@@ -1,0 +1,64 @@
+"""The caption-scarcity sweep's jobs and pilot rule (clipaac_lib/experiments/scarcity.py), against the
+design fixed in results/README.md and the grid's own job builder."""
+
+from __future__ import annotations
+
+import pytest
+
+from clipaac_lib.experiments import (
+    epochs_for,
+    grid_jobs,
+    parse_tables,
+    pilot_moves,
+    scarcity_jobs,
+    tenfold_jobs,
+)
+
+#: notebook 6's grid settings (its parameters cell and GRID_RECIPE)
+COMMON = dict(dataset="synthetic", model_config="small", device="auto", smoke=False, num_epochs=12,
+              limit_train_clips=None, eval_untrained=False, validate_every=1)
+
+
+def test_epochs_keep_the_full_set_s_optimiser_steps() -> None:
+    # 12 epochs x 300 clips = 3600 clip-epochs: 3600 / 38 = 94.7, / 75 = 48, / 150 = 24 (results/README.md)
+    assert [epochs_for(c) for c in (38, 75, 150, 300)] == [95, 48, 24, 12]
+    assert epochs_for(38, doubled=True) == 190
+    with pytest.raises(ValueError, match="between 1 and 300"):
+        epochs_for(301)
+
+
+def test_the_full_set_cells_are_the_grid_s_own_runs() -> None:
+    jobs = scarcity_jobs(**COMMON)
+    assert len(jobs) == 16 and [j.system for j in jobs[:4]] == [1, 2, 3, 4]
+    grid = {j.system: j.config(0).run_hash() for j in grid_jobs(parse_tables("1"), "1,2,3,4", **COMMON)}
+    full = [j for j in jobs if j.params["limit_train_clips"] is None]
+    assert [j.tag for j in full] == [""] * 4  # named and answered as the grid's records
+    assert {j.system: j.config(0).run_hash() for j in full} == grid
+    small = [j for j in jobs if j.params["limit_train_clips"] == 38]
+    assert {j.tag for j in small} == {"clips38"} and {j.params["num_epochs"] for j in small} == {95}
+    assert small[0].name(2) == "system01-clips38-seed2"
+    assert {j.config(0).run_hash() for j in small}.isdisjoint(grid.values())
+    doubled = scarcity_jobs([300], "4", doubled=[300], **COMMON)[0]  # the pilot rule doubled the full set
+    assert doubled.tag == "clips300" and doubled.params["num_epochs"] == 24
+
+
+def test_tenfold_cells_pretrain_on_8000_clips() -> None:
+    jobs = tenfold_jobs(**COMMON)
+    assert [(j.system, j.tag) for j in jobs] == [(2, "clips38-corpus10x"), (4, "clips38-corpus10x"),
+                                                 (2, "clips300-corpus10x"), (4, "clips300-corpus10x")]
+    for job in jobs:
+        assert job.config(0).pretrain_config().corpus.clips == 8000
+    default = scarcity_jobs([300], "2,4", **COMMON)
+    assert {j.config(0).run_hash() for j in jobs[2:]}.isdisjoint({j.config(0).run_hash() for j in default})
+
+
+def test_pilot_rule_by_hand() -> None:
+    flat = [4.0, 3.0, 2.5, 2.4, 2.4, 2.4, 2.4, 2.4]  # last quarter (2 epochs) moves 0 of 1.6
+    assert not pilot_moves(flat)
+    falling = [4.0, 3.0, 2.5, 2.3, 2.2, 2.1, 2.0, 1.9]  # last quarter: 2.1 -> 1.9, 0.2 of 2.1 (9.5 %)
+    assert pilot_moves(falling)
+    # 5 epochs: the last quarter is the last epoch; 3 % of the change 3.0 is 0.09
+    assert not pilot_moves([4.0, 3.0, 2.0, 1.08, 1.0])  # moves 0.08
+    assert pilot_moves([4.0, 3.0, 2.0, 1.10, 1.0])  # moves 0.10
+    with pytest.raises(ValueError, match="at least 4 finite epochs"):
+        pilot_moves([3.0, 2.0, float("nan"), 1.0])
