@@ -62,3 +62,23 @@ def test_pilot_rule_by_hand() -> None:
     assert pilot_moves([4.0, 3.0, 2.0, 1.10, 1.0])  # moves 0.10
     with pytest.raises(ValueError, match="at least 4 finite epochs"):
         pilot_moves([3.0, 2.0, float("nan"), 1.0])
+
+
+def test_pilot_decisions_read_the_pilots_curves() -> None:
+    from clipaac_lib.experiments import RunRecord, pilot_decisions
+
+    def record(system: int, tag: str, losses: list[float]) -> RunRecord:
+        curve = [{"epoch": e, "loss": v} for e, v in reversed(list(enumerate(losses, start=1)))]  # any order
+        return RunRecord(name=f"system{system:02d}", system=system, tag=tag, seed=0, run_hash="x", config={},
+                         clips=[], metrics={}, curve=curve, provenance={})
+
+    falling = [4.0, 3.0, 2.5, 2.3, 2.2, 2.1, 2.0, 1.9]  # moves 9.5 % in its last quarter
+    flat = [4.0, 3.0, 2.5, 2.4, 2.4, 2.4, 2.4, 2.4]
+    records = {(1, "clips38", 0): record(1, "clips38", flat), (4, "clips38", 0): record(4, "clips38", falling),
+               (1, "", 0): record(1, "", flat), (4, "", 1): record(4, "", falling)}  # seed 1 is no pilot
+    table = pilot_decisions(records, sizes=[38, 300])
+    doubles = {(row["clips"], row["system"]): row["doubles"] for _, row in table.iterrows()}
+    # 300 clips: the grid's untagged records; system 4's seed-0 pilot there has no record yet
+    assert doubles == {(38, 1): False, (38, 4): True, (300, 1): False, (300, 4): None}
+    row = table[(table["clips"] == 38) & (table["system"] == 4)].iloc[0]
+    assert row["share"] == pytest.approx(0.2 / 2.1) and row["epochs"] == 8

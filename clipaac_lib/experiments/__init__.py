@@ -91,10 +91,12 @@ from clipaac_lib.experiments.records import RunRecord, read_records, write_recor
 from clipaac_lib.experiments.report import event_coverage, run_baselines, run_verdicts
 from clipaac_lib.experiments.scarcity import (
     PILOT_SHARE,
+    PILOT_SYSTEMS,
     SIZES,
     TENFOLD_CORPUS,
     TENFOLD_SIZES,
     epochs_for,
+    pilot_decisions,
     pilot_moves,
     scarcity_jobs,
     tenfold_jobs,
@@ -104,10 +106,12 @@ from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks
 
 __all__ = [
     "PILOT_SHARE",
+    "PILOT_SYSTEMS",
     "SIZES",
     "TENFOLD_CORPUS",
     "TENFOLD_SIZES",
     "epochs_for",
+    "pilot_decisions",
     "pilot_moves",
     "scarcity_jobs",
     "tenfold_jobs",

@@ -20,13 +20,16 @@ Notebook: ``notebooks/06_ablations.ipynb`` (the grid whose records the full-set 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from clipaac_lib.experiments.ablations import GRID_RECIPE, Job, select_systems, table1_jobs
+import pandas as pd
 
-__all__ = ["PILOT_SHARE", "SIZES", "TENFOLD_CORPUS", "TENFOLD_SIZES", "epochs_for", "pilot_moves",
-           "scarcity_jobs", "tenfold_jobs"]
+from clipaac_lib.experiments.ablations import GRID_RECIPE, Job, select_systems, table1_jobs
+from clipaac_lib.experiments.records import RunRecord
+
+__all__ = ["PILOT_SHARE", "PILOT_SYSTEMS", "SIZES", "TENFOLD_CORPUS", "TENFOLD_SIZES", "epochs_for",
+           "pilot_decisions", "pilot_moves", "scarcity_jobs", "tenfold_jobs"]
 
 #: Training-set sizes of the sweep (``limit_train_clips``): 1/8, 1/4, 1/2 and all of the 300 clips.
 SIZES: tuple[int, ...] = (38, 75, 150, 300)
@@ -38,6 +41,8 @@ TENFOLD_SIZES: tuple[int, ...] = (38, 300)
 TENFOLD_CORPUS: dict[str, Any] = {"corpus": {"clips": 8000}}
 #: The pilot rule's threshold: the last quarter's move as a share of the change since epoch 1.
 PILOT_SHARE = 0.03
+#: The pilots: seed 0 of these systems at each size.
+PILOT_SYSTEMS: tuple[int, ...] = (1, 4)
 
 
 def epochs_for(clips: int, *, doubled: bool = False) -> int:
@@ -75,14 +80,41 @@ def tenfold_jobs(sizes: Sequence[int] = TENFOLD_SIZES, *, doubled: Sequence[int]
             for clips in sizes for job in base]
 
 
-def pilot_moves(losses: Sequence[float]) -> bool:
-    """The pilot rule on a pilot's test caption loss per epoch (epoch 1 first): True when its last quarter
-    of epochs moves it by more than :data:`PILOT_SHARE` of its change since epoch 1 (then the size's
-    epochs double). The last quarter's move is from the epoch before it to the last epoch."""
+def _last_quarter(losses: Sequence[float]) -> tuple[float, float]:
+    """(the last quarter's move, the change since epoch 1) of a loss curve (epoch 1 first): the move is
+    from the epoch before the last quarter to the last epoch."""
     values = [float(v) for v in losses]
     if len(values) < 4 or not all(math.isfinite(v) for v in values):
         raise ValueError(f"the pilot rule needs at least 4 finite epochs, got {values}")
     quarter = max(1, len(values) // 4)
-    total = values[-1] - values[0]
-    move = values[-1] - values[-1 - quarter]
+    return values[-1] - values[-1 - quarter], values[-1] - values[0]
+
+
+def pilot_moves(losses: Sequence[float]) -> bool:
+    """The pilot rule on a pilot's test caption loss per epoch (epoch 1 first): True when its last quarter
+    of epochs moves it by more than :data:`PILOT_SHARE` of its change since epoch 1 (then the size's
+    epochs double)."""
+    move, total = _last_quarter(losses)
     return abs(move) > PILOT_SHARE * abs(total)
+
+
+def pilot_decisions(records: Mapping[tuple[int, str, int], RunRecord], sizes: Sequence[int] = SIZES) -> pd.DataFrame:
+    """The pilot rule on the pilots among ``records`` (``Grid.records``: (system, tag, seed) -> record; the
+    full set's pilots are the grid's untagged records): one row per (size, pilot system) with its epochs,
+    the last quarter's move, the change since epoch 1, their ratio and whether it doubles the size's
+    epochs (``doubles``; None while the pilot has no record). A size doubles when any of its pilots does."""
+    rows = []
+    for clips in sizes:
+        tag = "" if clips == FULL_SET else f"clips{clips}"
+        for system in PILOT_SYSTEMS:
+            record = records.get((system, tag, 0))
+            row: dict[str, Any] = {"clips": clips, "system": system, "epochs": None, "last quarter move": None,
+                                   "change since epoch 1": None, "share": None, "doubles": None}
+            if record is not None:
+                losses = [float(point["loss"]) for point in sorted(record.curve, key=lambda p: int(p["epoch"]))]
+                move, total = _last_quarter(losses)
+                row.update({"epochs": len(losses), "last quarter move": move, "change since epoch 1": total,
+                            "share": abs(move) / abs(total) if total else math.inf,
+                            "doubles": pilot_moves(losses)})
+            rows.append(row)
+    return pd.DataFrame(rows)
