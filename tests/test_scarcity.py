@@ -82,3 +82,41 @@ def test_pilot_decisions_read_the_pilots_curves() -> None:
     assert doubles == {(38, 1): False, (38, 4): True, (300, 1): False, (300, 4): None}
     row = table[(table["clips"] == 38) & (table["system"] == 4)].iloc[0]
     assert row["share"] == pytest.approx(0.2 / 2.1) and row["epochs"] == 8
+
+
+def test_run_sweep_runs_the_pilots_then_every_cell_with_the_doubled_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_grid stood in for by a fake that records what it was asked and answers every pair with a record
+    whose curve is flat, except the 38-clip system-4 pilot's, which still falls (so 38 clips double)."""
+    from clipaac_lib.experiments import Grid, RunRecord, run_sweep, sweep
+
+    calls: list[list[tuple[int, str, int, int]]] = []
+    falling, flat = [4.0, 3.0, 2.5, 2.3, 2.2, 2.1, 2.0, 1.9], [4.0, 3.0, 2.5, 2.4, 2.4, 2.4, 2.4, 2.4]
+
+    def fake_run_grid(jobs, seeds, **kwargs):
+        plan = [(job, seed) for job in jobs for seed in seeds]
+        calls.append([(j.system, j.tag, s, j.params["num_epochs"]) for j, s in plan])
+        grid = Grid(plan=plan)
+        for job, seed in plan:
+            losses = falling if (job.system, job.tag) == (4, "clips38") else flat
+            curve = [{"epoch": e, "loss": v} for e, v in enumerate(losses, start=1)]
+            grid.records[(job.system, job.tag, seed)] = RunRecord(
+                name=job.name(seed), system=job.system, tag=job.tag, seed=seed, run_hash="x", config={},
+                clips=[], metrics={}, curve=curve, provenance={})
+        return grid
+
+    monkeypatch.setattr(sweep, "run_grid", fake_run_grid)
+    result = run_sweep(seeds=[0, 1, 2], **COMMON)
+    pilots, cells = calls
+    assert sorted({(s, t, seed) for s, t, seed, _ in pilots}) == sorted(
+        (s, t, 0) for s in (1, 4) for t in ("clips38", "clips75", "clips150", ""))
+    assert result.decided and result.doubled == [38]
+    epochs = {(s, t): e for s, t, _, e in cells}
+    assert epochs[(1, "clips38")] == epochs[(4, "clips38")] == 190  # doubled, pilots rerun with them
+    assert epochs[(2, "clips75")] == 48 and epochs[(3, "")] == 12  # the others as designed
+    assert epochs[(2, "clips38-corpus10x")] == 190 and epochs[(4, "clips300-corpus10x")] == 12
+    assert len(cells) == (16 + 4) * 3  # items 1 and 2, three seeds each
+
+    calls.clear()  # a pilot without a record: nothing else runs
+    monkeypatch.setattr(sweep, "run_grid", lambda jobs, seeds, **k: Grid(plan=[]))
+    undecided = run_sweep(**COMMON)
+    assert not undecided.decided and undecided.doubled == [] and undecided.pilots["doubles"].isna().all()

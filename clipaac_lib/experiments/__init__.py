@@ -13,7 +13,7 @@
 - :mod:`~clipaac_lib.experiments.intervals` and :mod:`~clipaac_lib.experiments.paired`: each finding
   decided seed by seed, with a 95 % interval, a label and the design's detectable effect;
 - :mod:`~clipaac_lib.experiments.scarcity`: the caption-scarcity sweep's jobs and pilot rule (issue 31's
-  design in ``results/README.md``).
+  design in ``results/README.md``), run pilots first by :mod:`~clipaac_lib.experiments.sweep`.
 
 It sits above ``train`` (it calls :func:`clipaac_lib.train.train`) and below the command line.
 Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablations.ipynb``.
@@ -102,10 +102,13 @@ from clipaac_lib.experiments.scarcity import (
     tenfold_jobs,
 )
 from clipaac_lib.experiments.shipped import installed_ref, shipped_results_dir
+from clipaac_lib.experiments.sweep import Sweep, run_sweep
 from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks
 
 __all__ = [
     "PILOT_SHARE",
+    "Sweep",
+    "run_sweep",
     "PILOT_SYSTEMS",
     "SIZES",
     "TENFOLD_CORPUS",

@@ -102,7 +102,8 @@ def pilot_decisions(records: Mapping[tuple[int, str, int], RunRecord], sizes: Se
     """The pilot rule on the pilots among ``records`` (``Grid.records``: (system, tag, seed) -> record; the
     full set's pilots are the grid's untagged records): one row per (size, pilot system) with its epochs,
     the last quarter's move, the change since epoch 1, their ratio and whether it doubles the size's
-    epochs (``doubles``; None while the pilot has no record). A size doubles when any of its pilots does."""
+    epochs (``doubles``; None while the pilot has no record or fewer than 4 epochs). A size doubles when any
+    of its pilots does."""
     rows = []
     for clips in sizes:
         tag = "" if clips == FULL_SET else f"clips{clips}"
@@ -110,8 +111,9 @@ def pilot_decisions(records: Mapping[tuple[int, str, int], RunRecord], sizes: Se
             record = records.get((system, tag, 0))
             row: dict[str, Any] = {"clips": clips, "system": system, "epochs": None, "last quarter move": None,
                                    "change since epoch 1": None, "share": None, "doubles": None}
-            if record is not None:
-                losses = [float(point["loss"]) for point in sorted(record.curve, key=lambda p: int(p["epoch"]))]
+            losses = [] if record is None else [
+                float(point["loss"]) for point in sorted(record.curve, key=lambda p: int(p["epoch"]))]
+            if len(losses) >= 4:  # shorter (a smoke run's one epoch): nothing to judge, doubles stays None
                 move, total = _last_quarter(losses)
                 row.update({"epochs": len(losses), "last quarter move": move, "change since epoch 1": total,
                             "share": abs(move) / abs(total) if total else math.inf,
