@@ -120,3 +120,26 @@ def test_run_sweep_runs_the_pilots_then_every_cell_with_the_doubled_epochs(monke
     monkeypatch.setattr(sweep, "run_grid", lambda jobs, seeds, **k: Grid(plan=[]))
     undecided = run_sweep(**COMMON)
     assert not undecided.decided and undecided.doubled == [] and undecided.pilots["doubles"].isna().all()
+
+
+def test_sweep_differences_pair_each_size_s_seeds_by_clip() -> None:
+    """Records made with known truth: at 38 clips system 4 beats system 1 by exactly 0.1 on every clip of
+    every seed (plus a seed offset shared by both), so the paired mean is 0.1 and its interval is that
+    point; the paper's difference is Table 1's CIDEr-D 0.394 - 0.060."""
+    from clipaac_lib.experiments import Grid, RunRecord, sweep_differences
+    from clipaac_lib.experiments.findings import paper_score
+
+    grid = Grid(plan=[])
+    for seed in (0, 1, 2):
+        for system, bonus in ((1, 0.0), (4, 0.1)):
+            clips = [{"file_name": f"c{i}.wav", "cider_d": 0.2 + 0.01 * i + 0.05 * seed + bonus} for i in range(6)]
+            grid.records[(system, "clips38", seed)] = RunRecord(
+                name="x", system=system, tag="clips38", seed=seed, run_hash="x", config={}, clips=clips,
+                metrics={}, curve=[], provenance={})
+    table = sweep_differences(grid, sizes=[38, 300], pairs=[(4, 1), (2, 1)])
+    row = table[(table["clips"] == 38) & (table["comparison"] == "4 - 1")].iloc[0]
+    assert row["seeds"] == 3 and row["mean"] == pytest.approx(0.1)
+    assert row["low"] == pytest.approx(0.1, abs=1e-9) and row["high"] == pytest.approx(0.1, abs=1e-9)
+    assert row["paper"] == pytest.approx(paper_score(4) - paper_score(1)) and row["label"] == "reproduced"
+    assert set(table[table["clips"] == 300]["label"]) == {"no records"}  # the full set: the grid's records
+    assert table[(table["clips"] == 38) & (table["comparison"] == "2 - 1")].iloc[0]["seeds"] == 0

@@ -13,7 +13,8 @@
 - :mod:`~clipaac_lib.experiments.intervals` and :mod:`~clipaac_lib.experiments.paired`: each finding
   decided seed by seed, with a 95 % interval, a label and the design's detectable effect;
 - :mod:`~clipaac_lib.experiments.scarcity`: the caption-scarcity sweep's jobs and pilot rule (issue 31's
-  design in ``results/README.md``), run pilots first by :mod:`~clipaac_lib.experiments.sweep`.
+  design in ``results/README.md``), run pilots first by :mod:`~clipaac_lib.experiments.sweep`, compared per size by
+  :mod:`~clipaac_lib.experiments.scarcity_findings`.
 
 It sits above ``train`` (it calls :func:`clipaac_lib.train.train`) and below the command line.
 Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablations.ipynb``.
@@ -95,18 +96,23 @@ from clipaac_lib.experiments.scarcity import (
     SIZES,
     TENFOLD_CORPUS,
     TENFOLD_SIZES,
+    cell_tag,
     epochs_for,
     pilot_decisions,
     pilot_moves,
     scarcity_jobs,
     tenfold_jobs,
 )
+from clipaac_lib.experiments.scarcity_findings import SWEEP_PAIRS, sweep_differences
 from clipaac_lib.experiments.shipped import installed_ref, shipped_results_dir
 from clipaac_lib.experiments.sweep import Sweep, run_sweep
 from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks
 
 __all__ = [
     "PILOT_SHARE",
+    "SWEEP_PAIRS",
+    "sweep_differences",
+    "cell_tag",
     "Sweep",
     "run_sweep",
     "PILOT_SYSTEMS",

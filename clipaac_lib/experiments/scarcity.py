@@ -28,7 +28,7 @@ import pandas as pd
 from clipaac_lib.experiments.ablations import GRID_RECIPE, Job, select_systems, table1_jobs
 from clipaac_lib.experiments.records import RunRecord
 
-__all__ = ["PILOT_SHARE", "PILOT_SYSTEMS", "SIZES", "TENFOLD_CORPUS", "TENFOLD_SIZES", "epochs_for",
+__all__ = ["PILOT_SHARE", "PILOT_SYSTEMS", "SIZES", "TENFOLD_CORPUS", "TENFOLD_SIZES", "cell_tag", "epochs_for",
            "pilot_decisions", "pilot_moves", "scarcity_jobs", "tenfold_jobs"]
 
 #: Training-set sizes of the sweep (``limit_train_clips``): 1/8, 1/4, 1/2 and all of the 300 clips.
@@ -54,13 +54,17 @@ def epochs_for(clips: int, *, doubled: bool = False) -> int:
     return 2 * epochs if doubled else epochs
 
 
+def cell_tag(clips: int, doubled: Sequence[int] = ()) -> str:
+    """The tag of item 1's cell at ``clips``: none for the full set at the grid's epochs (the grid's own
+    records), ``clipsK`` otherwise (``doubled``: the sizes whose epochs the pilot rule doubled)."""
+    return "" if clips == FULL_SET and clips not in doubled else f"clips{clips}"
+
+
 def _cell(job: Job, clips: int, epochs: int, tag: str, extra: dict[str, Any] | None = None) -> Job:
-    """``job`` on ``clips`` training clips for ``epochs`` epochs: the grid's own (untagged) job where that
-    is what it is (all clips, the grid's epochs, nothing ``extra``), else a job tagged ``tag``."""
+    """``job`` on ``clips`` training clips (all of them: ``None``, as the grid) for ``epochs`` epochs."""
     params = {**job.params, **(extra or {}), "num_epochs": epochs,
               "limit_train_clips": None if clips == FULL_SET else clips}
-    grid_cell = clips == FULL_SET and epochs == GRID_RECIPE["num_epochs"] and not extra
-    return Job(job.system, params, tag="" if grid_cell else tag)
+    return Job(job.system, params, tag=tag)
 
 
 def scarcity_jobs(sizes: Sequence[int] = SIZES, systems: str | int = "1,2,3,4", *,
@@ -68,7 +72,7 @@ def scarcity_jobs(sizes: Sequence[int] = SIZES, systems: str | int = "1,2,3,4", 
     """Item 1 of the sweep: Table 1's ``systems`` at each of ``sizes`` (the sizes in ``doubled`` with
     twice the epochs, by the pilot rule), with the ``common`` settings of notebook 6's grid."""
     base = select_systems(table1_jobs(**common), systems)
-    return [_cell(job, clips, epochs_for(clips, doubled=clips in doubled), f"clips{clips}")
+    return [_cell(job, clips, epochs_for(clips, doubled=clips in doubled), cell_tag(clips, doubled))
             for clips in sizes for job in base]
 
 
@@ -106,7 +110,7 @@ def pilot_decisions(records: Mapping[tuple[int, str, int], RunRecord], sizes: Se
     of its pilots does."""
     rows = []
     for clips in sizes:
-        tag = "" if clips == FULL_SET else f"clips{clips}"
+        tag = cell_tag(clips)  # the pilots as first run: the full set's are the grid's records
         for system in PILOT_SYSTEMS:
             record = records.get((system, tag, 0))
             row: dict[str, Any] = {"clips": clips, "system": system, "epochs": None, "last quarter move": None,
