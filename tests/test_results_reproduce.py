@@ -17,10 +17,11 @@ more than the test suite's budget allows beside everything else; the first epoch
 every piece of code that makes the weights (and a change there moves the loss at once), and the
 captions are rescored by the metric code that made the records' numbers. What it does not retrain is the
 decoding of the final model; ``tests/test_train_decode.py`` covers beam search itself. Measured on
-2026-12-07 with nothing else running (2-core AMD EPYC): 247 s in all (the data 11 s, pretraining 110 s,
-the epoch and its monitoring 90 s, the rescoring 38 s), and the retrained epoch-1 loss equal to the
-record's in every digit (same CPU, same thread count); beside the rest of the suite in a second pytest
-worker it took 606 s.
+2026-12-07 with nothing else running (2-core AMD EPYC): first 247 s in all with the record's one thread
+and ten records rescored (the data 11 s, pretraining 110 s, the epoch and its monitoring 90 s, the
+rescoring 38 s), the retrained epoch-1 loss equal to the record's in every digit; then, as written now
+(torch's two threads, two records rescored), 221 s, passed. Beside the rest of the suite in a second
+pytest worker it took 606 s.
 
 The tolerance of the loss: the same seed on another CPU (or another thread count) is not bit-identical
 (vectorised float sums differ between kernels), so the retrained loss must fall within one seed standard
