@@ -116,7 +116,7 @@ def test_run_sweep_runs_the_pilots_then_every_cell_with_the_doubled_epochs(monke
     assert epochs[(2, "clips38-corpus10x")] == 190 and epochs[(4, "clips300-corpus10x")] == 12
     assert len(cells) == (16 + 4) * 3  # items 1 and 2, three seeds each
 
-    calls.clear()  # a pilot without a record: nothing else runs
+    # a pilot without a record: nothing else runs
     monkeypatch.setattr(sweep, "run_grid", lambda jobs, seeds, **k: Grid(plan=[]))
     undecided = run_sweep(**COMMON)
     assert not undecided.decided and undecided.doubled == [] and undecided.pilots["doubles"].isna().all()

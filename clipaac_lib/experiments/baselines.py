@@ -283,7 +283,8 @@ def compute_baselines(
     references) -> {metric: score}`` defaults to :func:`clipaac_lib.metrics.evaluate_captions` without
     model-based metrics (needs Java); each row is scored on the whole test set (CIDEr-D needs the corpus)
     once per held-out reference, and is their mean: ``4 R`` corpora, ``3 R`` without model captions (by
-    default all in one :func:`clipaac_lib.metrics.evaluate_corpora` call, one JVM per tool). In round ``k`` the shuffled row moves the model's captions with seed ``seed + k``;
+    default all in one :func:`clipaac_lib.metrics.evaluate_corpora` call, one JVM per tool). In round
+    ``k`` the shuffled row moves the model's captions with seed ``seed + k``;
     without model captions it moves the held-out human captions instead. The consensus caption is
     chosen among all distinct training captions, or ``max_candidates`` of them, tokenised by
     ``tokenize`` (default: PTB, as the metrics).

@@ -5,8 +5,8 @@ its pilot rule:
 
 - :func:`scarcity_jobs`: systems 1-4 with their Table 1 settings at each size of :data:`SIZES`, for the
   epochs of :func:`epochs_for` (the optimiser steps of the full set's 12 epochs). The full-set cell is
-  the grid's own job (same configuration, same ``run_hash``, so the grid's records answer it); the
-  others carry the tag ``clipsK``.
+  the grid's own job (same configuration, same ``run_hash``, so the grid's records answer it) unless the
+  pilot rule doubled its epochs; the others carry the tag ``clipsK`` (:func:`cell_tag`).
 - :func:`tenfold_jobs`: systems 2 and 4 with encoders pretrained on a corpus ten times the default
   (:data:`TENFOLD_CORPUS`, through ``pretrain_overrides``), at :data:`TENFOLD_SIZES`; tag
   ``clipsK-corpus10x``.
@@ -94,12 +94,16 @@ def _last_quarter(losses: Sequence[float]) -> tuple[float, float]:
     return values[-1] - values[-1 - quarter], values[-1] - values[0]
 
 
+def _doubles(move: float, total: float) -> bool:
+    """The rule itself: the last quarter's ``move`` is more than :data:`PILOT_SHARE` of the ``total``."""
+    return abs(move) > PILOT_SHARE * abs(total)
+
+
 def pilot_moves(losses: Sequence[float]) -> bool:
     """The pilot rule on a pilot's test caption loss per epoch (epoch 1 first): True when its last quarter
     of epochs moves it by more than :data:`PILOT_SHARE` of its change since epoch 1 (then the size's
     epochs double)."""
-    move, total = _last_quarter(losses)
-    return abs(move) > PILOT_SHARE * abs(total)
+    return _doubles(*_last_quarter(losses))
 
 
 def pilot_decisions(records: Mapping[tuple[int, str, int], RunRecord], sizes: Sequence[int] = SIZES) -> pd.DataFrame:
@@ -121,6 +125,6 @@ def pilot_decisions(records: Mapping[tuple[int, str, int], RunRecord], sizes: Se
                 move, total = _last_quarter(losses)
                 row.update({"epochs": len(losses), "last quarter move": move, "change since epoch 1": total,
                             "share": abs(move) / abs(total) if total else math.inf,
-                            "doubles": pilot_moves(losses)})
+                            "doubles": _doubles(move, total)})
             rows.append(row)
     return pd.DataFrame(rows)
