@@ -48,7 +48,7 @@ check-notebooks: $(STAMP)
 	$(BIN)/python -m devtools.notebooks check notebooks
 
 test: $(STAMP) java lint check-notebooks
-	$(BIN)/python -m pytest -q --durations=20
+	$(BIN)/python -m pytest -q -n 2 --no-loadscope-reorder --durations=20
 
 test-fast: $(STAMP) java lint check-notebooks
 	$(BIN)/python -m pytest -q -m "not slow"

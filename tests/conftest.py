@@ -11,6 +11,7 @@ seconds, one event each) and shared: tests read it and never write into it. :dat
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,3 +122,62 @@ def executed_notebooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     browser check of the built book (tests/test_zz_book_browser.py)."""
     return tmp_path_factory.mktemp("executed_notebooks")
 
+
+
+#: Test files that share the session's wheel install (tests/test_notebooks.py) and executed notebooks:
+#: under ``make test``'s two workers they run on one, in collection order (the browser check reads what
+#: the notebook tests executed; the rehearsal installs the same wheel).
+WHEEL_GROUP = frozenset({"test_notebooks.py", "test_colab_rehearsal.py", "test_zz_book_browser.py"})
+#: Groups that take minutes each (measured 2026-12-07): under two workers they start first, so that
+#: neither is the last thing left running on one worker while the other idles.
+LONG_GROUPS = ("wheel", "test_results_reproduce.py")
+
+
+def _worker() -> str | None:
+    """The pytest-xdist worker's name (``gw0``), or None in a serial run."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``make test``'s two workers on 2 cores, each worker and everything it starts (notebook
+    kernels, torchrun, subprocesses) runs torch on one thread: two workers with torch's default two
+    spinning threads each took longer than one serial run (1258 s against 993 s, 2026-12-07), while a
+    one-thread process loses almost nothing beside a busy neighbour (benchmarks/README.md, issue 32)."""
+    if _worker() is None:
+        return
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = "1"
+    # a test that asks for more threads (the reproduction test's pretraining) waits without spinning
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _group(nodeid: str) -> str:
+    """The group of a test: its file's name, ``wheel`` for the files of :data:`WHEEL_GROUP`."""
+    name = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return "wheel" if name in WHEEL_GROUP else name
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``make test``'s scheduler: pytest-xdist's ``loadscope`` with one scope per :func:`_group`, so that each
+    test file runs on one worker (its module and session fixtures are built once) and the files of
+    :data:`WHEEL_GROUP` on one together, in collection order. (Its ``loadgroup`` cannot do this under
+    pytest 9.2: it renames ``item._nodeid``, which pytest no longer reads, so every test became its own
+    group and the browser check ran before the notebooks it checks, on the other worker.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    return FileGroups(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under two workers the :data:`LONG_GROUPS` go first (a stable sort: each group keeps its order;
+    ``--no-loadscope-reorder`` keeps this order); a serial run keeps pytest's order."""
+    if _worker() is not None:
+        rank = {group: index for index, group in enumerate(LONG_GROUPS)}
+        items.sort(key=lambda item: rank.get(_group(item.nodeid), len(LONG_GROUPS)))
