@@ -143,3 +143,97 @@ def test_sweep_differences_pair_each_size_s_seeds_by_clip() -> None:
     assert row["paper"] == pytest.approx(paper_score(4) - paper_score(1)) and row["label"] == "reproduced"
     assert set(table[table["clips"] == 300]["label"]) == {"no records"}  # the full set: the grid's records
     assert table[(table["clips"] == 38) & (table["comparison"] == "2 - 1")].iloc[0]["seeds"] == 0
+
+
+def _record(system: int, tag: str, seed: int, scores: list[float]):
+    from clipaac_lib.experiments import RunRecord
+
+    clips = [{"file_name": f"c{i}.wav", "cider_d": v} for i, v in enumerate(scores)]
+    return RunRecord(name="x", system=system, tag=tag, seed=seed, run_hash="x", config={}, clips=clips,
+                     metrics={}, curve=[], provenance={})
+
+
+def test_cell_levels_is_the_t_interval_of_the_seed_means_when_only_the_seed_moves_the_score() -> None:
+    """With every clip of a seed scoring the same, the clips add no noise and the level's interval is the
+    textbook one-sample t interval of the seed means (n - 1 degrees of freedom), computed here by hand."""
+    import math
+
+    from scipy import stats
+
+    from clipaac_lib.experiments import Grid, cell_levels
+
+    grid = Grid(plan=[])
+    means = [0.30, 0.36, 0.27]
+    for seed, mean in enumerate(means):
+        grid.records[(4, "clips38", seed)] = _record(4, "clips38", seed, [mean] * 5)
+    grid.records[(4, "clips38-corpus10x", 0)] = _record(4, "clips38-corpus10x", 0, [0.5, 0.7])  # one seed
+    table = cell_levels(grid, sizes=[38, 75])
+    row = table[(table["system"] == 4) & (table["clips"] == 38) & (table["corpus"] == "default")].iloc[0]
+    m, sd = sum(means) / 3, math.sqrt(sum((v - sum(means) / 3) ** 2 for v in means) / 2)
+    half = stats.t.ppf(0.975, 2) * sd / math.sqrt(3)
+    assert row["seeds"] == 3 and row["mean"] == pytest.approx(m)
+    assert (row["low"], row["high"]) == pytest.approx((m - half, m + half))
+    one = table[(table["system"] == 4) & (table["clips"] == 38) & (table["corpus"] == "tenfold")].iloc[0]
+    assert one["seeds"] == 1 and one["mean"] == pytest.approx(0.6) and math.isnan(one["low"])
+    # systems 1-4 at both sizes, the tenfold corpus for systems 2 and 4 at 38 clips only (75 is no tenfold size)
+    assert len(table) == 4 * 2 + 2 and set(table[table["corpus"] == "tenfold"]["system"]) == {2, 4}
+    assert table[table["clips"] == 75]["seeds"].eq(0).all() and table[table["clips"] == 75]["mean"].isna().all()
+
+
+def test_tenfold_differences_pair_each_system_with_its_default_corpus_cell() -> None:
+    from clipaac_lib.experiments import Grid, tenfold_differences
+
+    grid = Grid(plan=[])
+    for seed in (0, 1, 2):
+        base = [0.2 + 0.03 * i + 0.04 * seed for i in range(6)]
+        grid.records[(4, "clips38", seed)] = _record(4, "clips38", seed, base)
+        grid.records[(4, "clips38-corpus10x", seed)] = _record(4, "clips38-corpus10x", seed, [v + 0.05 for v in base])
+        grid.records[(2, "clips38", seed)] = _record(2, "clips38", seed, base)
+        grid.records[(2, "clips38-corpus10x", seed)] = _record(2, "clips38-corpus10x", seed, [v - 0.02 for v in base])
+    grid.records[(4, "clips300-corpus10x", 0)] = _record(4, "clips300-corpus10x", 0, [0.1])
+    table = tenfold_differences(grid, sizes=[38, 300], doubled=[300]).set_index(["clips", "system"])
+    assert table.loc[(38, 4), "mean"] == pytest.approx(0.05) and table.loc[(38, 4), "label"] == "helps"
+    assert table.loc[(38, 4), "low"] == pytest.approx(0.05) and table.loc[(38, 4), "high"] == pytest.approx(0.05)
+    assert table.loc[(38, 2), "mean"] == pytest.approx(-0.02) and table.loc[(38, 2), "label"] == "hurts"
+    assert table.loc[(300, 4), "label"] == "no records" and table.loc[(300, 4), "seeds"] == 0
+
+
+def test_describe_sweep_says_where_each_comparison_holds() -> None:
+    import pandas as pd
+
+    from clipaac_lib.experiments import describe_sweep
+
+    diffs = pd.DataFrame({"clips": [38, 75, 150, 38, 75, 150], "comparison": ["2 - 1"] * 3 + ["4 - 3"] * 3,
+                          "label": ["reproduced", "reproduced", "undecided", "contradicted", "no records",
+                                    "no records"], "paper": [0.2] * 3 + [0.061] * 3})
+    tenfold = pd.DataFrame({"clips": [38, 300], "system": [4, 4], "label": ["helps", "undecided"]})
+    assert describe_sweep(diffs, tenfold) == [
+        "2 - 1: reproduced at 38 and 75 clips; undecided at 150 clips (the paper, on Clotho: +0.200 CIDEr-D).",
+        "4 - 3: contradicted at 38 clips; no records at 75 and 150 clips (the paper, on Clotho: +0.061 CIDEr-D).",
+        "system 4 with the tenfold pretraining corpus instead of the default: helps at 38 clips; undecided at "
+        "300 clips."]
+
+
+def test_plot_scarcity_draws_every_cell_with_records_and_none_without(recwarn) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from clipaac_lib.experiments import Grid, cell_levels, plot_scarcity, sweep_differences
+
+    grid = Grid(plan=[])
+    for seed in (0, 1):
+        for system in (1, 4):
+            grid.records[(system, "clips38", seed)] = _record(system, "clips38", seed,
+                                                              [0.1 * system + 0.01 * i + 0.02 * seed for i in range(4)])
+    levels, diffs = cell_levels(grid, [38, 300]), sweep_differences(grid, [38, 300])
+    fig = plot_scarcity(levels, diffs)
+    left, right = fig.axes
+    assert len(left.containers) == 2 and len(right.containers) == 1  # systems 1 and 4; the pair 4 - 1
+    assert [t.get_text() for t in left.get_xticklabels()] == ["38", "300"]
+    plt.close(fig)
+    empty = plot_scarcity(cell_levels(Grid(plan=[]), [38]), sweep_differences(Grid(plan=[]), [38]))
+    assert not empty.axes[0].containers  # nothing drawn, nothing raised
+    plt.close(empty)
+    assert not [w for w in recwarn if "legend" in str(w.message).lower() or "tight" in str(w.message).lower()]

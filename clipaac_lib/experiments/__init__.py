@@ -14,10 +14,11 @@
   decided seed by seed, with a 95 % interval, a label and the design's detectable effect;
 - :mod:`~clipaac_lib.experiments.scarcity`: the caption-scarcity sweep's jobs and pilot rule (issue 31's
   design in ``results/README.md``), run pilots first by :mod:`~clipaac_lib.experiments.sweep`, compared per size by
-  :mod:`~clipaac_lib.experiments.scarcity_findings`.
+  :mod:`~clipaac_lib.experiments.scarcity_findings` and drawn by :mod:`~clipaac_lib.experiments.scarcity_plots`.
 
 It sits above ``train`` (it calls :func:`clipaac_lib.train.train`) and below the command line.
-Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablations.ipynb``.
+Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablations.ipynb``,
+``notebooks/08_scarcity.ipynb`` (the caption-scarcity sweep).
 """
 
 from clipaac_lib.experiments.ablations import (
@@ -102,8 +103,17 @@ from clipaac_lib.experiments.scarcity import (
     pilot_moves,
     scarcity_jobs,
     tenfold_jobs,
+    tenfold_tag,
 )
-from clipaac_lib.experiments.scarcity_findings import SWEEP_PAIRS, sweep_differences
+from clipaac_lib.experiments.scarcity_findings import (
+    SWEEP_PAIRS,
+    SWEEP_SYSTEMS,
+    cell_levels,
+    describe_sweep,
+    sweep_differences,
+    tenfold_differences,
+)
+from clipaac_lib.experiments.scarcity_plots import plot_scarcity
 from clipaac_lib.experiments.shipped import installed_ref, shipped_results_dir
 from clipaac_lib.experiments.sweep import Sweep, run_sweep
 from clipaac_lib.experiments.yardsticks import Yardsticks, held_out_yardsticks
@@ -197,6 +207,12 @@ __all__ = [
     "pilot_decisions",
     "Sweep",
     "run_sweep",
+    "tenfold_tag",
     "SWEEP_PAIRS",
+    "SWEEP_SYSTEMS",
+    "cell_levels",
     "sweep_differences",
+    "tenfold_differences",
+    "describe_sweep",
+    "plot_scarcity",
 ]

@@ -13,6 +13,7 @@ its pilot rule:
 - :func:`pilot_moves`: the pilot rule. A pilot (seed 0 of systems 1 and 4 at a size) whose last quarter of
   epochs moves its test caption loss by more than :data:`PILOT_SHARE` of its change since epoch 1 doubles
   that size's epochs, once.
+- :func:`cell_tag`, :func:`tenfold_tag`: the record tags of the two kinds of cell.
 
 Notebook: ``notebooks/06_ablations.ipynb`` (the grid whose records the full-set cells reuse).
 """
@@ -29,7 +30,7 @@ from clipaac_lib.experiments.ablations import GRID_RECIPE, Job, select_systems, 
 from clipaac_lib.experiments.records import RunRecord
 
 __all__ = ["PILOT_SHARE", "PILOT_SYSTEMS", "SIZES", "TENFOLD_CORPUS", "TENFOLD_SIZES", "cell_tag", "epochs_for",
-           "pilot_decisions", "pilot_moves", "scarcity_jobs", "tenfold_jobs"]
+           "pilot_decisions", "pilot_moves", "scarcity_jobs", "tenfold_jobs", "tenfold_tag"]
 
 #: Training-set sizes of the sweep (``limit_train_clips``): 1/8, 1/4, 1/2 and all of the 300 clips.
 SIZES: tuple[int, ...] = (38, 75, 150, 300)
@@ -60,6 +61,11 @@ def cell_tag(clips: int, doubled: Sequence[int] = ()) -> str:
     return "" if clips == FULL_SET and clips not in doubled else f"clips{clips}"
 
 
+def tenfold_tag(clips: int) -> str:
+    """The tag of item 2's cell at ``clips``: ``clipsK-corpus10x``."""
+    return f"clips{clips}-corpus10x"
+
+
 def _cell(job: Job, clips: int, epochs: int, tag: str, extra: dict[str, Any] | None = None) -> Job:
     """``job`` on ``clips`` training clips (all of them: ``None``, as the grid) for ``epochs`` epochs."""
     params = {**job.params, **(extra or {}), "num_epochs": epochs,
@@ -79,7 +85,7 @@ def scarcity_jobs(sizes: Sequence[int] = SIZES, systems: str | int = "1,2,3,4", 
 def tenfold_jobs(sizes: Sequence[int] = TENFOLD_SIZES, *, doubled: Sequence[int] = (), **common: Any) -> list[Job]:
     """Item 2: systems 2 and 4 with the tenfold pretraining corpus (:data:`TENFOLD_CORPUS`) at ``sizes``."""
     base = select_systems(table1_jobs(**common), "2,4")
-    return [_cell(job, clips, epochs_for(clips, doubled=clips in doubled), f"clips{clips}-corpus10x",
+    return [_cell(job, clips, epochs_for(clips, doubled=clips in doubled), tenfold_tag(clips),
                   {"pretrain_overrides": TENFOLD_CORPUS})
             for clips in sizes for job in base]
 
