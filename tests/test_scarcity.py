@@ -237,3 +237,33 @@ def test_plot_scarcity_draws_every_cell_with_records_and_none_without(recwarn) -
     assert not empty.axes[0].containers  # nothing drawn, nothing raised
     plt.close(empty)
     assert not [w for w in recwarn if "legend" in str(w.message).lower() or "tight" in str(w.message).lower()]
+
+
+def test_corpus_encoders_reads_both_stages_records_and_never_pretrains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """find_pretrained stood in for: the default corpus's files exist with known records (78 s and 42 s,
+    last mAP 0.8, last zero-shot 0.7), the tenfold corpus's do not; the recipes asked for are the sweep's."""
+    import math
+    from pathlib import Path
+
+    from clipaac_lib.experiments import scarcity_encoders
+    from clipaac_lib.pretrain import PretrainedFile
+
+    asked = []
+
+    def fake_find(init, encoder, recipe):
+        asked.append((init, recipe.corpus.clips))
+        if recipe.corpus.clips != 800:
+            return None
+        history = ([{"epoch": 0, "val_map": 0.1}, {"epoch": 1, "val_map": 0.8}] if init == "audio" else
+                   [{"epoch": 0, "val_zero_shot": 0.0, "val_chance": 0.05},
+                    {"epoch": 1, "val_zero_shot": 0.7, "val_chance": 0.05}])
+        return PretrainedFile(init, Path("x.pt"), "0" * 64, {"seconds": 78.0 if init == "audio" else 42.0,
+                                                             "history": history})
+
+    monkeypatch.setattr(scarcity_encoders, "find_pretrained", fake_find)
+    table = scarcity_encoders.corpus_encoders()
+    assert sorted(set(asked)) == [("audio", 800), ("audio", 8000), ("audio_text", 800), ("audio_text", 8000)]
+    default, tenfold = table.loc["default"], table.loc["tenfold"]
+    assert bool(default["made"]) and default["minutes"] == pytest.approx(2.0)
+    assert (default["map"], default["zero_shot"], default["chance"]) == pytest.approx((0.8, 0.7, 0.05))
+    assert not tenfold["made"] and tenfold["clips"] == 8000 and math.isnan(tenfold["minutes"])

@@ -14,7 +14,8 @@
   decided seed by seed, with a 95 % interval, a label and the design's detectable effect;
 - :mod:`~clipaac_lib.experiments.scarcity`: the caption-scarcity sweep's jobs and pilot rule (issue 31's
   design in ``results/README.md``), run pilots first by :mod:`~clipaac_lib.experiments.sweep`, compared per size by
-  :mod:`~clipaac_lib.experiments.scarcity_findings` and drawn by :mod:`~clipaac_lib.experiments.scarcity_plots`.
+  :mod:`~clipaac_lib.experiments.scarcity_findings` and drawn by :mod:`~clipaac_lib.experiments.scarcity_plots`;
+  its two pretraining corpora are set side by side by :mod:`~clipaac_lib.experiments.scarcity_encoders`.
 
 It sits above ``train`` (it calls :func:`clipaac_lib.train.train`) and below the command line.
 Notebooks: ``notebooks/05_train.ipynb`` (one run's report), ``notebooks/06_ablations.ipynb``,
@@ -105,6 +106,7 @@ from clipaac_lib.experiments.scarcity import (
     tenfold_jobs,
     tenfold_tag,
 )
+from clipaac_lib.experiments.scarcity_encoders import corpus_encoders
 from clipaac_lib.experiments.scarcity_findings import (
     SWEEP_PAIRS,
     SWEEP_SYSTEMS,
@@ -215,4 +217,5 @@ __all__ = [
     "tenfold_differences",
     "describe_sweep",
     "plot_scarcity",
+    "corpus_encoders",
 ]
