@@ -121,6 +121,16 @@ def test_run_sweep_runs_the_pilots_then_every_cell_with_the_doubled_epochs(monke
     undecided = run_sweep(**COMMON)
     assert not undecided.decided and undecided.doubled == [] and undecided.pilots["doubles"].isna().all()
 
+    # only the full set's pilots recorded, system 4's still falling: undecided, the full set already doubled
+    def full_set_only(jobs, seeds, **kwargs):
+        grid = fake_run_grid([j for j in jobs if j.tag == ""], seeds)
+        grid.records[(4, "", 0)].curve[:] = [{"epoch": e, "loss": v} for e, v in enumerate(falling, start=1)]
+        return grid
+
+    monkeypatch.setattr(sweep, "run_grid", full_set_only)
+    partial = run_sweep(**COMMON)
+    assert not partial.decided and partial.doubled == [300]
+
 
 def test_sweep_differences_pair_each_size_s_seeds_by_clip() -> None:
     """Records made with known truth: at 38 clips system 4 beats system 1 by exactly 0.1 on every clip of

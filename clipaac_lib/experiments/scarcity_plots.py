@@ -29,8 +29,9 @@ def _errorbars(ax: plt.Axes, x: np.ndarray, rows: pd.DataFrame, **style) -> None
         ax.errorbar(x[has], rows["mean"].to_numpy()[has], yerr=err, capsize=3, **style)
     single = ~has & rows["mean"].notna().to_numpy()
     if single.any():
+        label = None if has.any() else f"{style.get('label')} (one seed)"
         ax.plot(x[single], rows["mean"].to_numpy()[single], linestyle="none", marker="o", fillstyle="none",
-                color=style.get("color"))
+                color=style.get("color"), label=label)
 
 
 def plot_scarcity(levels: pd.DataFrame, differences: pd.DataFrame, *, metric: str = "CIDEr-D",
@@ -44,6 +45,7 @@ def plot_scarcity(levels: pd.DataFrame, differences: pd.DataFrame, *, metric: st
     for ax in (left, right):
         ax.axvline(default_clips, color="black", linestyle=":", linewidth=1)
         ax.set_xscale("log", base=2)
+        ax.set_xlim(min(sizes) / 1.4, max(sizes) * 1.4)
         ax.set_xticks(sizes, [str(s) for s in sizes])
         ax.minorticks_off()
         ax.grid(alpha=0.3)
@@ -66,6 +68,9 @@ def plot_scarcity(levels: pd.DataFrame, differences: pd.DataFrame, *, metric: st
         rows = differences[differences["comparison"] == pair].sort_values("clips")
         x = rows["clips"].to_numpy() * 2 ** shift[pair]
         _errorbars(right, x, rows, fmt="o-", color=_PAIR_COLOURS.get(pair), label=f"system {pair}")
+    for ax, empty in ((left, "no cell has a record yet"), (right, "no size has two paired seeds yet")):
+        if not ax.get_legend_handles_labels()[1]:
+            ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color="gray")
     right.set_ylabel(f"{metric} difference (paired by seed)")
     right.set_title("Paired differences", fontsize=10)
     top = max(2, math.ceil(len(left.get_legend_handles_labels()[1]) / 2))

@@ -35,8 +35,9 @@ Folder = str | os.PathLike[str] | None
 
 @dataclass
 class Sweep:
-    """The pilots' decisions, the sizes they doubled, and the records of every cell run (``grid``: the
-    pilots' grid alone while a pilot is undecided)."""
+    """The pilots' decisions, the sizes they doubled (so far, while ``decided`` is False: a size doubles
+    when any of its pilots does), and the records of every cell run (``grid``: the pilots' grid alone
+    while a pilot is undecided)."""
 
     pilots: pd.DataFrame
     doubled: list[int]
@@ -55,9 +56,9 @@ def run_sweep(sizes: Sequence[int] = SIZES, seeds: Sequence[int] = (0, 1, 2), *,
     systems = ",".join(str(s) for s in PILOT_SYSTEMS)
     pilots = run_grid(scarcity_jobs(sizes, systems, **common), [0], **shared)
     table = pilot_decisions(pilots.records, sizes)
-    if not common.get("smoke") and table["doubles"].isna().any():
-        return Sweep(table, [], pilots, decided=False)
     doubled = sorted({int(c) for c, d in zip(table["clips"], table["doubles"], strict=True) if d is True})
+    if not common.get("smoke") and table["doubles"].isna().any():
+        return Sweep(table, doubled, pilots, decided=False)
     jobs = [*scarcity_jobs(sizes, doubled=doubled, **common),
             *tenfold_jobs([c for c in TENFOLD_SIZES if c in sizes], doubled=doubled, **common)]
     return Sweep(table, doubled, run_grid(jobs, list(seeds), **shared), decided=True)
