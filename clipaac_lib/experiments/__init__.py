@@ -106,8 +106,9 @@ from clipaac_lib.experiments.scarcity import (
     tenfold_jobs,
     tenfold_tag,
 )
-from clipaac_lib.experiments.scarcity_encoders import corpus_encoders
+from clipaac_lib.experiments.scarcity_encoders import ENCODER_COLUMNS, corpus_encoders
 from clipaac_lib.experiments.scarcity_findings import (
+    SWEEP_COLUMNS,
     SWEEP_PAIRS,
     SWEEP_SYSTEMS,
     cell_levels,
@@ -212,10 +213,12 @@ __all__ = [
     "tenfold_tag",
     "SWEEP_PAIRS",
     "SWEEP_SYSTEMS",
+    "SWEEP_COLUMNS",
     "cell_levels",
     "sweep_differences",
     "tenfold_differences",
     "describe_sweep",
     "plot_scarcity",
     "corpus_encoders",
+    "ENCODER_COLUMNS",
 ]

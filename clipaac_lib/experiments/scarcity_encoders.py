@@ -19,9 +19,13 @@ from clipaac_lib.model import ModelConfig
 from clipaac_lib.pretrain import PretrainedFile, find_pretrained
 from clipaac_lib.train import TrainConfig
 
-__all__ = ["corpus_encoders"]
+__all__ = ["ENCODER_COLUMNS", "corpus_encoders"]
 
 CORPORA: dict[str, dict[str, Any]] = {"default": {}, "tenfold": TENFOLD_CORPUS}
+#: Words for the columns of :func:`corpus_encoders` on a page.
+ENCODER_COLUMNS = {"clips": "corpus clips", "made": "made", "minutes": "minutes to make",
+                   "map": "held-out tagging mAP", "zero_shot": "held-out zero-shot accuracy",
+                   "chance": "zero-shot chance"}
 
 
 def _last(made: PretrainedFile | None, column: str) -> float:

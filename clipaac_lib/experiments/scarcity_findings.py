@@ -28,7 +28,7 @@ from clipaac_lib.experiments.intervals import PairedDifference, paired_differenc
 from clipaac_lib.experiments.paired import system_scores
 from clipaac_lib.experiments.scarcity import SIZES, TENFOLD_SIZES, cell_tag, tenfold_tag
 
-__all__ = ["SWEEP_PAIRS", "SWEEP_SYSTEMS", "cell_levels", "describe_sweep", "sweep_differences",
+__all__ = ["SWEEP_COLUMNS", "SWEEP_PAIRS", "SWEEP_SYSTEMS", "cell_levels", "describe_sweep", "sweep_differences",
            "tenfold_differences"]
 
 #: The comparisons of the sweep (issue 31): pretraining the audio head (2-1), the whole chain (4-1),
@@ -37,6 +37,10 @@ SWEEP_PAIRS: tuple[tuple[int, int], ...] = ((2, 1), (4, 1), (4, 2), (4, 3))
 #: The systems of the sweep (Table 1) and those that also get the tenfold corpus.
 SWEEP_SYSTEMS: tuple[int, ...] = (1, 2, 3, 4)
 TENFOLD_SYSTEMS: tuple[int, ...] = (2, 4)
+#: Words for the columns of :func:`sweep_differences` and :func:`tenfold_differences` on a page.
+SWEEP_COLUMNS = {"clips": "training clips", "seeds": "paired seeds", "mean": "difference",
+                 "low": "95 % interval, low", "high": "95 % interval, high", "paper": "the paper (Clotho)",
+                 "label": "verdict"}
 _EMPTY = {"seeds": 0, "mean": math.nan, "low": math.nan, "high": math.nan}
 
 
