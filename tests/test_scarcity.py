@@ -277,3 +277,15 @@ def test_corpus_encoders_reads_both_stages_records_and_never_pretrains(monkeypat
     assert bool(default["made"]) and default["minutes"] == pytest.approx(2.0)
     assert (default["map"], default["zero_shot"], default["chance"]) == pytest.approx((0.8, 0.7, 0.05))
     assert not tenfold["made"] and tenfold["clips"] == 8000 and math.isnan(tenfold["minutes"])
+
+
+def test_parse_sizes_and_the_design_table() -> None:
+    from clipaac_lib.experiments import parse_sizes, scarcity_design
+
+    assert parse_sizes("38, 300") == parse_sizes([38, 300]) == [38, 300] and parse_sizes("150") == [150]
+    for bad, words in (("38,abc", "whole numbers"), ("38,38", "distinct"), ("", "distinct"), ("301", "between 1")):
+        with pytest.raises(ValueError, match=words):
+            parse_sizes(bad)
+    design = scarcity_design([38, 75, 300])  # results/README.md: 95, 48 and 12 epochs; tenfold at 38 and 300
+    assert design["epochs, before the rule"].tolist() == [95, 48, 12]
+    assert design["tenfold corpus"].tolist() == ["2, 4", "", "2, 4"]

@@ -30,7 +30,8 @@ from clipaac_lib.experiments.ablations import GRID_RECIPE, Job, select_systems, 
 from clipaac_lib.experiments.records import RunRecord
 
 __all__ = ["PILOT_SHARE", "PILOT_SYSTEMS", "SIZES", "TENFOLD_CORPUS", "TENFOLD_SIZES", "cell_tag", "epochs_for",
-           "pilot_decisions", "pilot_moves", "scarcity_jobs", "tenfold_jobs", "tenfold_tag"]
+           "parse_sizes", "pilot_decisions", "pilot_moves", "scarcity_design", "scarcity_jobs", "tenfold_in",
+           "tenfold_jobs", "tenfold_tag"]
 
 #: Training-set sizes of the sweep (``limit_train_clips``): 1/8, 1/4, 1/2 and all of the 300 clips.
 SIZES: tuple[int, ...] = (38, 75, 150, 300)
@@ -53,6 +54,34 @@ def epochs_for(clips: int, *, doubled: bool = False) -> int:
         raise ValueError(f"clips must be between 1 and {FULL_SET}, got {clips}")
     epochs = round(GRID_RECIPE["num_epochs"] * FULL_SET / clips)
     return 2 * epochs if doubled else epochs
+
+
+def parse_sizes(sizes: str | Sequence[int]) -> list[int]:
+    """``"38,300"`` or ``[38, 300]`` -> ``[38, 300]``: distinct training-set sizes, each between 1 and the
+    full set's 300 clips; a bad value raises ``ValueError`` naming it."""
+    parts = str(sizes).split(",") if isinstance(sizes, str | int) else list(sizes)
+    try:
+        values = [int(str(p).strip()) for p in parts if str(p).strip()]
+    except ValueError:
+        raise ValueError(f"sizes must be whole numbers of training clips such as '38,300', got {sizes!r}") from None
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"sizes must be distinct numbers of training clips, got {sizes!r}")
+    for clips in values:
+        epochs_for(clips)  # raises naming a size out of range
+    return values
+
+
+def tenfold_in(sizes: Sequence[int]) -> list[int]:
+    """The sizes among ``sizes`` that also get the tenfold pretraining corpus (:data:`TENFOLD_SIZES`)."""
+    return [c for c in TENFOLD_SIZES if c in sizes]
+
+
+def scarcity_design(sizes: Sequence[int] = SIZES) -> pd.DataFrame:
+    """The design as fixed before the runs, one row per size: its epochs before the pilot rule, the
+    systems trained there and those that also get the tenfold corpus."""
+    tenfold = tenfold_in(sizes)
+    return pd.DataFrame([{"clips": c, "epochs, before the rule": epochs_for(c), "systems": "1-4",
+                          "tenfold corpus": "2, 4" if c in tenfold else ""} for c in sizes])
 
 
 def cell_tag(clips: int, doubled: Sequence[int] = ()) -> str:

@@ -22,9 +22,9 @@ from clipaac_lib.experiments.grid import Grid, run_grid
 from clipaac_lib.experiments.scarcity import (
     PILOT_SYSTEMS,
     SIZES,
-    TENFOLD_SIZES,
     pilot_decisions,
     scarcity_jobs,
+    tenfold_in,
     tenfold_jobs,
 )
 
@@ -60,5 +60,5 @@ def run_sweep(sizes: Sequence[int] = SIZES, seeds: Sequence[int] = (0, 1, 2), *,
     if not common.get("smoke") and table["doubles"].isna().any():
         return Sweep(table, doubled, pilots, decided=False)
     jobs = [*scarcity_jobs(sizes, doubled=doubled, **common),
-            *tenfold_jobs([c for c in TENFOLD_SIZES if c in sizes], doubled=doubled, **common)]
+            *tenfold_jobs(tenfold_in(sizes), doubled=doubled, **common)]
     return Sweep(table, doubled, run_grid(jobs, list(seeds), **shared), decided=True)
