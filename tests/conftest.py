@@ -123,7 +123,6 @@ def executed_notebooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("executed_notebooks")
 
 
-
 #: Test files that share the session's wheel install (tests/test_notebooks.py) and executed notebooks:
 #: under ``make test``'s two workers they run on one, in collection order (the browser check reads what
 #: the notebook tests executed; the rehearsal installs the same wheel).

@@ -81,8 +81,8 @@ def test_the_reference_run_retrained_from_an_empty_cache_follows_its_record(tmp_
     threads = torch.get_num_threads()
     torch.set_num_threads(PRETRAIN_THREADS)
     try:
-        result = train(config.replace(progress=False, cpu_threads=str(record.provenance["threads"])),
-                       stop_after_epoch=EPOCHS)
+        epoch_threads = str(record.provenance.get("threads") or 1)  # None: recorded from a finished run
+        result = train(config.replace(progress=False, cpu_threads=epoch_threads), stop_after_epoch=EPOCHS)
     finally:
         torch.set_num_threads(threads)
     assert result.epochs_completed == EPOCHS and not result.finished
