@@ -106,7 +106,8 @@ def test_run_sweep_runs_the_pilots_then_every_cell_with_the_doubled_epochs(monke
 
     monkeypatch.setattr(sweep, "run_grid", fake_run_grid)
     result = run_sweep(seeds=[0, 1, 2], **COMMON)
-    pilots, cells = calls
+    pilots, lookup, cells = calls  # the lookup: do the tenfold cells need the tenfold encoders made?
+    assert {(s, t) for s, t, _, _ in lookup} == {(s, f"clips{c}-corpus10x") for s in (2, 4) for c in (38, 300)}
     assert sorted({(s, t, seed) for s, t, seed, _ in pilots}) == sorted(
         (s, t, 0) for s in (1, 4) for t in ("clips38", "clips75", "clips150", ""))
     assert result.decided and result.doubled == [38]
@@ -289,3 +290,87 @@ def test_parse_sizes_and_the_design_table() -> None:
     design = scarcity_design([38, 75, 300])  # results/README.md: 95, 48 and 12 epochs; tenfold at 38 and 300
     assert design["epochs, before the rule"].tolist() == [95, 48, 12]
     assert design["tenfold corpus"].tolist() == ["2, 4", "", "2, 4"]
+
+
+def _fake_cache(files: dict[int, tuple[float, float]]):
+    """find_pretrained stood in for: a cache holding, per corpus size, the two stages' seconds (last mAP
+    0.8 or 0.9, zero-shot 0.7 or 0.75 for the default and tenfold corpus)."""
+    from pathlib import Path
+
+    from clipaac_lib.pretrain import PretrainedFile
+
+    def fake_find(init, encoder, recipe):
+        clips = recipe.corpus.clips
+        if clips not in files:
+            return None
+        big = clips > 800
+        history = ([{"epoch": 1, "val_map": 0.9 if big else 0.8}] if init == "audio" else
+                   [{"epoch": 1, "val_zero_shot": 0.75 if big else 0.7, "val_chance": 0.05}])
+        seconds = files[clips][0 if init == "audio" else 1]
+        return PretrainedFile(init, Path("x.pt"), init[0] * 64, {"seconds": seconds, "history": history})
+
+    return fake_find
+
+
+def test_encoder_records_are_written_once_and_read_before_the_cache(tmp_path, monkeypatch) -> None:
+    """The sweep keeps each corpus's numbers as a record: written from the cache (minutes = the two stages'
+    seconds / 60), never overwritten, and read on a machine whose cache has none of the files."""
+    import json
+    import math
+
+    from clipaac_lib.experiments import scarcity_encoders as se
+
+    monkeypatch.setattr(se, "find_pretrained", _fake_cache({800: (60.0, 30.0), 8000: (600.0, 300.0)}))
+    written = se.write_encoder_records(tmp_path, command="the sweep")
+    assert sorted(p.name for p in written) == sorted(se.encoder_record_name(c) for c in ("default", "tenfold"))
+    tenfold = json.loads((tmp_path / se.encoder_record_name("tenfold")).read_text())
+    assert tenfold["clips"] == 8000 and tenfold["minutes"] == pytest.approx(15.0)
+    assert (tenfold["map"], tenfold["zero_shot"]) == pytest.approx((0.9, 0.75))
+    assert tenfold["sha256"] == {"audio": "a" * 64, "audio_text": "a" * 64}
+    assert tenfold["provenance"]["command"] == "the sweep" and tenfold["provenance"]["threads"] >= 1
+    assert se.write_encoder_records(tmp_path) == []  # already there: kept as written
+
+    monkeypatch.setattr(se, "find_pretrained", _fake_cache({}))  # a fresh clone: nothing in its cache
+    table = se.corpus_encoders(folders=[None, tmp_path])
+    assert table["made"].all() and table.loc["tenfold", "minutes"] == pytest.approx(15.0)
+    assert table.loc["default", "minutes"] == pytest.approx(1.5)
+    assert table.loc["tenfold", "source"].startswith("record of 20")
+    bare = se.corpus_encoders(folders=[])
+    assert not bare["made"].any() and math.isnan(bare.loc["tenfold", "map"])
+    assert set(bare["source"]) == {"not made yet"}
+
+    (tmp_path / se.encoder_record_name("tenfold")).write_text("{not json")
+    with pytest.raises(ValueError, match="encoders-AudioCLIP-book-.*delete it"):
+        se.corpus_encoders(folders=[tmp_path])
+
+
+def test_the_sweep_makes_the_tenfold_encoders_only_for_a_cell_without_a_record(tmp_path, monkeypatch) -> None:
+    """Before the cells: the tenfold files are made (and their records written) when a tenfold cell lacks a
+    record and training is allowed; not when every cell has one, nor when nothing may be trained."""
+    from types import SimpleNamespace
+
+    from clipaac_lib.experiments import TENFOLD_CORPUS, sweep, tenfold_jobs
+
+    calls: list[str] = []
+    missing: dict = {}
+
+    def fake_grid(jobs, seeds, **shared):
+        assert shared["train_missing"] is False  # only a lookup
+        calls.append("lookup")
+        return SimpleNamespace(missing=missing)
+
+    monkeypatch.setattr(sweep, "run_grid", fake_grid)
+    monkeypatch.setattr(sweep, "prepare_shared",
+                        lambda configs: calls.append(f"make {configs[0].pretrain_overrides == TENFOLD_CORPUS}"))
+    monkeypatch.setattr(sweep, "write_encoder_records", lambda out, *a, **k: calls.append(f"write {out}"))
+    jobs = tenfold_jobs([38], dataset="synthetic", model_config="small")
+    shared = {"results_dir": tmp_path, "train_missing": True, "command": "c"}
+    sweep._keep_encoders(jobs, [0, 1], shared)
+    assert calls == ["lookup"]  # every cell has a record
+    missing[(2, "clips38-corpus10x", 1)] = "no record"
+    sweep._keep_encoders(jobs, [0, 1], shared)
+    assert calls == ["lookup", "lookup", "make True", f"write {tmp_path}"]
+    calls.clear()
+    sweep._keep_encoders(jobs, [0, 1], {**shared, "train_missing": False})
+    sweep._keep_encoders([], [0, 1], shared)
+    assert calls == []

@@ -109,7 +109,12 @@ from clipaac_lib.experiments.scarcity import (
     tenfold_jobs,
     tenfold_tag,
 )
-from clipaac_lib.experiments.scarcity_encoders import ENCODER_COLUMNS, corpus_encoders
+from clipaac_lib.experiments.scarcity_encoders import (
+    ENCODER_COLUMNS,
+    corpus_encoders,
+    encoder_record_name,
+    write_encoder_records,
+)
 from clipaac_lib.experiments.scarcity_findings import (
     SWEEP_COLUMNS,
     SWEEP_PAIRS,
@@ -227,4 +232,6 @@ __all__ = [
     "plot_scarcity",
     "corpus_encoders",
     "ENCODER_COLUMNS",
+    "encoder_record_name",
+    "write_encoder_records",
 ]

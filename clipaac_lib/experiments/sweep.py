@@ -18,7 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from clipaac_lib.experiments.grid import Grid, run_grid
+from clipaac_lib.common import on_colab
+from clipaac_lib.experiments.ablations import Job
+from clipaac_lib.experiments.grid import Grid, default_results_dir, run_grid
+from clipaac_lib.experiments.parallel import prepare_shared
 from clipaac_lib.experiments.scarcity import (
     PILOT_SYSTEMS,
     SIZES,
@@ -27,6 +30,7 @@ from clipaac_lib.experiments.scarcity import (
     tenfold_in,
     tenfold_jobs,
 )
+from clipaac_lib.experiments.scarcity_encoders import write_encoder_records
 
 __all__ = ["Sweep", "run_sweep"]
 
@@ -59,6 +63,21 @@ def run_sweep(sizes: Sequence[int] = SIZES, seeds: Sequence[int] = (0, 1, 2), *,
     doubled = sorted({int(c) for c, d in zip(table["clips"], table["doubles"], strict=True) if d is True})
     if not common.get("smoke") and table["doubles"].isna().any():
         return Sweep(table, doubled, pilots, decided=False)
-    jobs = [*scarcity_jobs(sizes, doubled=doubled, **common),
-            *tenfold_jobs(tenfold_in(sizes), doubled=doubled, **common)]
+    tenfold = tenfold_jobs(tenfold_in(sizes), doubled=doubled, **common)
+    _keep_encoders(tenfold, list(seeds), shared)
+    jobs = [*scarcity_jobs(sizes, doubled=doubled, **common), *tenfold]
     return Sweep(table, doubled, run_grid(jobs, list(seeds), **shared), decided=True)
+
+
+def _keep_encoders(tenfold: list[Job], seeds: list[int], shared: dict[str, Any]) -> None:
+    """Before training a tenfold cell: make the tenfold corpus's encoders here, then keep both corpora's
+    numbers as records beside the runs' (:func:`~clipaac_lib.experiments.scarcity_encoders.write_encoder_records`),
+    so that a fresh clone's page shows them. Nothing happens when every tenfold cell has a record, or
+    when nothing may be trained."""
+    train = shared["train_missing"] if shared["train_missing"] is not None else not on_colab()
+    if not tenfold or not train or not run_grid(tenfold, seeds, **{**shared, "train_missing": False}).missing:
+        return
+    config = tenfold[0].config(seeds[0])
+    prepare_shared([config])  # the data caches and both stages' files of the tenfold corpus
+    out = shared["results_dir"] if shared["results_dir"] is not None else default_results_dir()
+    write_encoder_records(out, config.model_config, smoke=config.smoke, command=shared["command"])
