@@ -250,28 +250,38 @@ def test_plot_scarcity_draws_every_cell_with_records_and_none_without(recwarn) -
     assert not [w for w in recwarn if "legend" in str(w.message).lower() or "tight" in str(w.message).lower()]
 
 
+def _fake_cache(files: dict[int, tuple[float, float]], asked: list[tuple[str, int]] | None = None):
+    """find_pretrained stood in for: a cache holding, per corpus size, the two stages' seconds (last mAP
+    0.8 or 0.9, zero-shot 0.7 or 0.75 for the default and tenfold corpus); ``asked`` collects the
+    (stage, corpus clips) looked up."""
+    from pathlib import Path
+
+    from clipaac_lib.pretrain import PretrainedFile
+
+    def fake_find(init, encoder, recipe):
+        clips = recipe.corpus.clips
+        if asked is not None:
+            asked.append((init, clips))
+        if clips not in files:
+            return None
+        big = clips > 800
+        history = ([{"epoch": 1, "val_map": 0.9 if big else 0.8}] if init == "audio" else
+                   [{"epoch": 1, "val_zero_shot": 0.75 if big else 0.7, "val_chance": 0.05}])
+        seconds = files[clips][0 if init == "audio" else 1]
+        return PretrainedFile(init, Path("x.pt"), init[0] * 64, {"seconds": seconds, "history": history})
+
+    return fake_find
+
+
 def test_corpus_encoders_reads_both_stages_records_and_never_pretrains(monkeypatch: pytest.MonkeyPatch) -> None:
     """find_pretrained stood in for: the default corpus's files exist with known records (78 s and 42 s,
     last mAP 0.8, last zero-shot 0.7), the tenfold corpus's do not; the recipes asked for are the sweep's."""
     import math
-    from pathlib import Path
 
     from clipaac_lib.experiments import scarcity_encoders
-    from clipaac_lib.pretrain import PretrainedFile
 
-    asked = []
-
-    def fake_find(init, encoder, recipe):
-        asked.append((init, recipe.corpus.clips))
-        if recipe.corpus.clips != 800:
-            return None
-        history = ([{"epoch": 0, "val_map": 0.1}, {"epoch": 1, "val_map": 0.8}] if init == "audio" else
-                   [{"epoch": 0, "val_zero_shot": 0.0, "val_chance": 0.05},
-                    {"epoch": 1, "val_zero_shot": 0.7, "val_chance": 0.05}])
-        return PretrainedFile(init, Path("x.pt"), "0" * 64, {"seconds": 78.0 if init == "audio" else 42.0,
-                                                             "history": history})
-
-    monkeypatch.setattr(scarcity_encoders, "find_pretrained", fake_find)
+    asked: list[tuple[str, int]] = []
+    monkeypatch.setattr(scarcity_encoders, "find_pretrained", _fake_cache({800: (78.0, 42.0)}, asked))
     table = scarcity_encoders.corpus_encoders()
     assert sorted(set(asked)) == [("audio", 800), ("audio", 8000), ("audio_text", 800), ("audio_text", 8000)]
     default, tenfold = table.loc["default"], table.loc["tenfold"]
@@ -291,25 +301,6 @@ def test_parse_sizes_and_the_design_table() -> None:
     assert design["epochs, before the rule"].tolist() == [95, 48, 12]
     assert design["tenfold corpus"].tolist() == ["2, 4", "", "2, 4"]
 
-
-def _fake_cache(files: dict[int, tuple[float, float]]):
-    """find_pretrained stood in for: a cache holding, per corpus size, the two stages' seconds (last mAP
-    0.8 or 0.9, zero-shot 0.7 or 0.75 for the default and tenfold corpus)."""
-    from pathlib import Path
-
-    from clipaac_lib.pretrain import PretrainedFile
-
-    def fake_find(init, encoder, recipe):
-        clips = recipe.corpus.clips
-        if clips not in files:
-            return None
-        big = clips > 800
-        history = ([{"epoch": 1, "val_map": 0.9 if big else 0.8}] if init == "audio" else
-                   [{"epoch": 1, "val_zero_shot": 0.75 if big else 0.7, "val_chance": 0.05}])
-        seconds = files[clips][0 if init == "audio" else 1]
-        return PretrainedFile(init, Path("x.pt"), init[0] * 64, {"seconds": seconds, "history": history})
-
-    return fake_find
 
 
 def test_encoder_records_are_written_once_and_read_before_the_cache(tmp_path, monkeypatch) -> None:

@@ -65,6 +65,7 @@ from clipaac_lib.experiments.grid import (
     default_results_dir,
     grid_jobs,
     record_run,
+    results_folder,
     run_grid,
 )
 from clipaac_lib.experiments.intervals import PairedDifference, paired_difference
@@ -144,6 +145,7 @@ __all__ = [
     "alpha_dose_response",
     "code_fingerprint",
     "default_results_dir",
+    "results_folder",
     "expected_minutes",
     "grid_jobs",
     "plot_alpha_dose_response",

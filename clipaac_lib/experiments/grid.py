@@ -39,11 +39,22 @@ from clipaac_lib.metrics import METRIC_KEYS, held_out_cider_d
 from clipaac_lib.pretrain import INIT_WEIGHTS
 from clipaac_lib.train import RunResult, TrainConfig, find_run
 
-__all__ = ["Grid", "default_results_dir", "grid_jobs", "record_run", "run_grid"]
+__all__ = ["Grid", "default_results_dir", "grid_jobs", "may_train", "record_run", "results_folder", "run_grid"]
 
 def default_results_dir() -> Path:
     """Where a grid writes new records unless told: ``<cache>/results`` (``$CLIPAAC_CACHE``)."""
     return subdir("results")
+
+
+def results_folder(results_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where new records go: ``results_dir``, or :func:`default_results_dir` when None."""
+    return Path(results_dir) if results_dir is not None else default_results_dir()
+
+
+def may_train(train_missing: bool | None) -> bool:
+    """Whether a grid may train what no record answers: ``train_missing``, where None means everywhere but
+    on Colab (there the shipped records are shown, never retrained unless asked)."""
+    return (not on_colab()) if train_missing is None else bool(train_missing)
 
 
 def grid_jobs(tables: Collection[str], systems: str | int = "all", **common: Any) -> list[Job]:
@@ -131,9 +142,8 @@ def run_grid(jobs: Sequence[Job], seeds: Sequence[int], *, results_dir: str | os
     never retrained there unless asked), True elsewhere. ``command``: the command that ran the grid, kept in
     each new record's provenance.
     """
-    out = Path(results_dir) if results_dir is not None else default_results_dir()
-    if train_missing is None:
-        train_missing = not on_colab()
+    out = results_folder(results_dir)
+    train_missing = may_train(train_missing)
     by_hash = {r.run_hash: r for r in read_records(*read_also, out).values()}
     grid = Grid(plan=grid_plan(list(jobs), seeds, seeded))
     todo: dict[str, list[tuple[Job, int]]] = {}

@@ -122,8 +122,8 @@ def corpus_encoders(model_config: str = "small", *, smoke: bool = False,
         record = _from_records(encoder_record_name(corpus, model_config, smoke=smoke), folders)
         numbers = record if record is not None else _from_cache(corpus, model_config, smoke)
         if record is not None:
-            made = record.get("provenance", {})
-            source = f"record of {str(made.get('date', '?'))[:10]} ({made.get('cpu', 'unknown CPU')})"
+            origin = record.get("provenance", {})
+            source = f"record of {str(origin.get('date', '?'))[:10]} ({origin.get('cpu', 'unknown CPU')})"
         else:
             source = "this machine's cache" if numbers is not None else "not made yet"
         values = {k: float(numbers[k]) if numbers is not None else math.nan for k in _NUMBERS}

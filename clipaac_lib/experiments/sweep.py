@@ -18,9 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from clipaac_lib.common import on_colab
 from clipaac_lib.experiments.ablations import Job
-from clipaac_lib.experiments.grid import Grid, default_results_dir, run_grid
+from clipaac_lib.experiments.grid import Grid, may_train, results_folder, run_grid
 from clipaac_lib.experiments.parallel import prepare_shared
 from clipaac_lib.experiments.scarcity import (
     PILOT_SYSTEMS,
@@ -74,10 +73,8 @@ def _keep_encoders(tenfold: list[Job], seeds: list[int], shared: dict[str, Any])
     numbers as records beside the runs' (:func:`~clipaac_lib.experiments.scarcity_encoders.write_encoder_records`),
     so that a fresh clone's page shows them. Nothing happens when every tenfold cell has a record, or
     when nothing may be trained."""
-    train = shared["train_missing"] if shared["train_missing"] is not None else not on_colab()
-    if not tenfold or not train or not run_grid(tenfold, seeds, **{**shared, "train_missing": False}).missing:
+    if not tenfold or not may_train(shared["train_missing"]) or not run_grid(tenfold, seeds, **{**shared, "train_missing": False}).missing:
         return
     config = tenfold[0].config(seeds[0])
     prepare_shared([config])  # the data caches and both stages' files of the tenfold corpus
-    out = shared["results_dir"] if shared["results_dir"] is not None else default_results_dir()
-    write_encoder_records(out, config.model_config, smoke=config.smoke, command=shared["command"])
+    write_encoder_records(results_folder(shared["results_dir"]), config.model_config, smoke=config.smoke, command=shared["command"])
